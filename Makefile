@@ -1,0 +1,43 @@
+# CS Dojo — two commands: `make lab` (set up + open JupyterLab) and `make test` (whole test suite).
+# Only Python 3.11, make and git are needed; everything else is installed here into .venv (PyPI only).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.cs-dojo-installed
+PYTEST_ARGS ?=
+LAB_ARGS ?=
+
+.PHONY: setup lab test bench data clean-notebooks help
+
+help:
+	@echo "make lab    — 環境を準備して JupyterLab で curriculum/ を開く (set up and open JupyterLab)"
+	@echo "make test   — 環境を準備してテストをすべて実行する (set up and run the whole test suite)"
+	@echo "make bench  — ベンチマークを実行する (run benchmarks/)"
+	@echo "make data   — datasets/ をシードから再生成する (regenerate shipped data)"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m cs_helpers.setup_env
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+lab: setup
+	$(BIN)/python -m cs_helpers.setup_env --lab $(LAB_ARGS)
+
+test: setup
+	bash scripts/run_tests.sh $(PYTEST_ARGS)
+
+bench: setup
+	$(BIN)/python -m benchmarks
+
+data: setup
+	$(BIN)/cs-dojo data regenerate
+
+clean-notebooks: setup
+	$(BIN)/python -m cs_helpers.nbclean curriculum exercises

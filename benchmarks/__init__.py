@@ -1,0 +1,1 @@
+"""Ratio benchmarks: ours vs the plain tool, measured side by side in one run."""
