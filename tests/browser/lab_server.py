@@ -1,0 +1,222 @@
+"""Start JupyterLab on 127.0.0.1 in a temporary copy of the course, and always stop it again.
+
+The server runs with no token on a free loopback port, in its own process group (so the kernels it starts
+die with it), with Jupyter's config, runtime, settings and workspace folders inside the temporary tree so
+nothing leaks into the user's home or between runs. ``--allow-root`` is passed only when running as root.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+# What a learner's course folder holds; copied when present (folders appear as the course grows).
+COURSE_PARTS = ("curriculum", "datasets", "exercises", "grading")
+# Never copied: caches and learner state from someone's local runs.
+_IGNORE = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "responses", ".cs_dojo", "*.pyc")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now (the server is told not to retry another one)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def copy_course(dest: Path, extra: dict[str, Path] | None = None) -> Path:
+    """Copy the course folders of the checkout into ``dest`` and add ``extra`` files ({relative path: source})."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for part in COURSE_PARTS:
+        src = REPO_ROOT / part
+        if src.is_dir():
+            shutil.copytree(src, dest / part, ignore=_IGNORE)
+    for rel, src in (extra or {}).items():
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, target)
+    return dest
+
+
+@dataclass
+class LabServer:
+    """A running JupyterLab; use as a context manager or call ``start()`` / ``stop()``."""
+
+    course_dir: Path
+    state_dir: Path
+    log_path: Path
+    disabled_extensions: tuple[str, ...] = ()
+    startup_timeout: float = 60.0
+    port: int = 0
+    proc: subprocess.Popen | None = field(default=None, repr=False)
+    _log_file: object = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    # -- environment -----------------------------------------------------------------------------------------
+    def _env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        config_dir = self.state_dir / "jupyter_config"
+        env.update({
+            "JUPYTER_CONFIG_DIR": str(config_dir),
+            "JUPYTER_RUNTIME_DIR": str(self.state_dir / "runtime"),
+            "JUPYTERLAB_SETTINGS_DIR": str(self.state_dir / "lab_settings"),
+            "JUPYTERLAB_WORKSPACES_DIR": str(self.state_dir / "lab_workspaces"),
+            "IPYTHONDIR": str(self.state_dir / "ipython"),
+            "MPLCONFIGDIR": str(self.state_dir / "matplotlib"),
+            # The course code reads its data and writes learner state inside the copy, never in the checkout.
+            "CS_DOJO_ROOT": str(self.course_dir),
+            "CS_DOJO_HOME": str(self.state_dir / "cs_dojo_home"),
+            "PYTHONDONTWRITEBYTECODE": "1",
+        })
+        # A learner id from the caller's shell would change per-learner content; the browser run is a guest.
+        env.pop("CS_DOJO_LEARNER_ID", None)
+        return env
+
+    def _write_config(self) -> None:
+        config_dir = self.state_dir / "jupyter_config"
+        (config_dir / "labconfig").mkdir(parents=True, exist_ok=True)
+        # Lab extensions to switch off for this run (used to prove the tests notice a missing widget manager).
+        page_config = {"disabledExtensions": {name: True for name in self.disabled_extensions}}
+        (config_dir / "labconfig" / "page_config.json").write_text(json.dumps(page_config), encoding="utf-8")
+        # Never ask about (or fetch) Jupyter news and updates: offline, and the toast would cover the page.
+        notification = self.state_dir / "lab_settings" / "@jupyterlab" / "apputils-extension"
+        notification.mkdir(parents=True, exist_ok=True)
+        (notification / "notification.jupyterlab-settings").write_text(
+            json.dumps({"fetchNews": "false", "checkForUpdates": False}), encoding="utf-8")
+        # nbgrader: a course rooted at the copy and an exchange inside the temporary tree (the default,
+        # /srv/nbgrader/exchange, may not exist or may belong to a real course on this machine).
+        exchange = self.state_dir / "exchange"
+        exchange.mkdir(parents=True, exist_ok=True)
+        exchange.chmod(0o777)
+        (config_dir / "nbgrader_config.py").write_text(
+            "c = get_config()  # noqa: F821\n"
+            f"c.CourseDirectory.root = {str(self.course_dir)!r}\n"
+            "c.CourseDirectory.course_id = 'cs-dojo-browser-test'\n"
+            f"c.Exchange.root = {str(exchange)!r}\n",
+            encoding="utf-8",
+        )
+
+    def _command(self) -> list[str]:
+        cmd = [
+            sys.executable, "-m", "jupyterlab",
+            "--no-browser",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={self.port}",
+            "--ServerApp.port_retries=0",
+            f"--ServerApp.root_dir={self.course_dir}",
+            "--IdentityProvider.token=",
+            "--ServerApp.password=",
+            # Offline: no news feed or update check from jupyter.org (they would only fail here).
+            "--LabApp.news_url=None",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            # The extension manager would query PyPI when its panel opens; keep it read-only and offline.
+            "--LabApp.extension_manager=readonly",
+        ]
+        if os.geteuid() == 0:
+            cmd.append("--allow-root")
+        return cmd
+
+    # -- lifecycle -------------------------------------------------------------------------------------------
+    def start(self) -> "LabServer":
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self._write_config()
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        last_error = ""
+        for _attempt in range(3):  # a port picked by free_port() can be taken before the server binds it
+            self.port = free_port()
+            self._log_file = open(self.log_path, "ab")
+            self.proc = subprocess.Popen(
+                self._command(), cwd=self.course_dir, env=self._env(), stdin=subprocess.DEVNULL,
+                stdout=self._log_file, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+            try:
+                self._wait_ready()
+                return self
+            except RuntimeError as exc:
+                last_error = str(exc)
+                self.stop()
+                if "address already in use" not in last_error.lower():
+                    break
+        raise RuntimeError(last_error)
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"JupyterLab exited with code {self.proc.returncode} before it was ready.\n"
+                                   f"{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/api/status", timeout=2) as resp:
+                    if resp.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.25)
+        raise RuntimeError(f"JupyterLab did not answer on {self.url} within {self.startup_timeout:.0f} s.\n"
+                           f"{self.log_tail()}")
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return "(no server log)"
+        return "--- JupyterLab log (tail) ---\n" + "\n".join(text.splitlines()[-lines:])
+
+    def stop(self) -> None:
+        """Stop the server and everything it started (kernels share its process group)."""
+        proc, self.proc = self.proc, None
+        if proc is not None:
+            try:
+                pgid = os.getpgid(proc.pid)
+            except ProcessLookupError:
+                pgid = None
+            if pgid is not None:
+                for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+                    try:
+                        os.killpg(pgid, sig)
+                    except ProcessLookupError:
+                        break
+                    try:
+                        proc.wait(timeout=wait)
+                    except subprocess.TimeoutExpired:
+                        continue
+                    # The leader is gone; make sure no kernel of its group survives it.
+                    try:
+                        os.killpg(pgid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                    break
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=5)
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+
+    def __enter__(self) -> "LabServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def make_lab(base: Path | None, log_path: Path, extra: dict[str, Path] | None = None,
+             disabled_extensions: tuple[str, ...] = ()) -> LabServer:
+    """A (not yet started) server over a fresh copy of the course under ``base`` (a new temp dir if None)."""
+    root = Path(tempfile.mkdtemp(prefix="cs-dojo-lab-", dir=base))
+    course = copy_course(root / "course", extra)
+    return LabServer(course_dir=course, state_dir=root / "state", log_path=log_path,
+                     disabled_extensions=disabled_extensions)
