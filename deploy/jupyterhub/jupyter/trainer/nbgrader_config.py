@@ -1,0 +1,11 @@
+"""nbgrader settings for trainer accounts: where the course (source, release, gradebook) lives.
+
+The course folder sits in the trainer's own home (mode 0700), so learners can read neither the
+gradebook nor collected submissions. ``cs-dojo init`` may put another nbgrader_config.py inside
+the course folder; nbgrader reads that one too when commands run there.
+"""
+import os
+
+c = get_config()  # noqa: F821
+
+c.CourseDirectory.root = os.path.expanduser(os.environ.get("CS_DOJO_COURSE_ROOT", "~/course"))
