@@ -102,3 +102,10 @@ def test_user_csv_errors_use_their_column_names(tmp_path: Path):
     path.write_text("顧客コード,月,ログイン数\nX1,2026-01-01,3\nX1,2026-01-01,4\n", encoding="utf-8")
     with pytest.raises(data.DataError, match="重複"):
         data.load_mapped(path, mapping, kinds, key=["account_id", "date"])
+
+
+def test_data_dictionary_in_readme_matches_the_code():
+    text = (ROOT / "datasets" / "README.md").read_text(encoding="utf-8")
+    start = text.index("-->\n", text.index("data-dictionary:start")) + 4
+    end = text.index("<!-- data-dictionary:end")
+    assert text[start:end] == data.data_dictionary_markdown(), "datasets/README.md is stale: regenerate its dictionary"
