@@ -1,0 +1,80 @@
+"""Keep notebooks clean in git and their navigation generated.
+
+``python -m cs_helpers.nbclean [--check] DIR...`` (``make clean-notebooks``):
+
+* removes outputs, execution counts and editor metadata from every notebook under DIR (nbdev's clean step);
+* writes the "previous | contents | next" navigation cell at the end of each numbered lesson in
+  ``curriculum/`` (marked with ``nav`` in its metadata, so re-running replaces it instead of adding another).
+
+``--check`` changes nothing and exits 1 listing the notebooks that are not clean.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+
+KEEP_CELL_METADATA = {"nbgrader", "tags", "cs_dojo"}
+KEEP_NB_METADATA = {"kernelspec", "language_info"}
+LESSON = re.compile(r"^\d\d(\.\d+)?_.+\.ipynb$")
+
+
+def clean_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+        cell.metadata = {k: v for k, v in cell.metadata.items() if k in KEEP_CELL_METADATA}
+    nb.metadata = {k: v for k, v in nb.metadata.items() if k in KEEP_NB_METADATA}
+    if "language_info" in nb.metadata:
+        nb.metadata["language_info"] = {"name": nb.metadata["language_info"].get("name", "python")}
+    return nb
+
+
+def navigation(lessons: list[Path], index: int) -> str:
+    prev = f"[← {lessons[index - 1].stem}]({lessons[index - 1].name})" if index > 0 else ""
+    nxt = f"[{lessons[index + 1].stem} →]({lessons[index + 1].name})" if index + 1 < len(lessons) else ""
+    return f"---\n{prev} | [目次 (README)](../README.md) | {nxt}".replace("|  |", "|")
+
+
+def add_navigation(nb: nbformat.NotebookNode, text: str) -> nbformat.NotebookNode:
+    nb.cells = [c for c in nb.cells if not c.metadata.get("cs_dojo", {}).get("nav")]
+    nb.cells.append(nbformat.v4.new_markdown_cell(text, metadata={"cs_dojo": {"nav": True}}))
+    return nb
+
+
+def process(folder: Path, check: bool) -> list[Path]:
+    dirty = []
+    lessons = sorted(p for p in folder.glob("*.ipynb") if LESSON.match(p.name)) if folder.name == "curriculum" else []
+    for path in sorted(folder.rglob("*.ipynb")):
+        if ".ipynb_checkpoints" in path.parts:
+            continue
+        before = path.read_text(encoding="utf-8")
+        nb = clean_notebook(nbformat.reads(before, as_version=4))
+        if path in lessons:
+            nb = add_navigation(nb, navigation(lessons, lessons.index(path)))
+        after = nbformat.writes(nb) + "\n"
+        if after != before:
+            dirty.append(path)
+            if not check:
+                path.write_text(after, encoding="utf-8")
+    return dirty
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m cs_helpers.nbclean", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("folders", nargs="+", type=Path)
+    parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if any notebook is not clean")
+    args = parser.parse_args(argv)
+    dirty = [p for folder in args.folders for p in process(folder, args.check)]
+    for p in dirty:
+        print(("not clean: " if args.check else "cleaned: ") + str(p))
+    return 1 if (args.check and dirty) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
