@@ -247,6 +247,7 @@ class Scenario:
     estimated_minutes: int = 10
     choices: dict[str, Choice] = field(default_factory=dict)
     pass_threshold: float = 0.6
+    key_lines: dict[str, int] = field(default_factory=dict)   # line of each top-level key
 
     def initial_state(self) -> dict[str, Union[int, bool]]:
         return {name: var.initial for name, var in self.state.items()}
@@ -709,7 +710,8 @@ def parse_data(data: Any, file: str = "<scenario>", dupes: Iterable[_DuplicateKe
     if any(i.severity == "error" for i in ctx.issues):
         return None, ctx.issues
     scenario = Scenario(sid, title, str(summary).strip(), str(call_type), brief, persona, cast, state, start, nodes,
-                        endings, criteria, content_hash(data), file, minutes, choices, threshold)
+                        endings, criteria, content_hash(data), file, minutes, choices, threshold,
+                        dict(data.key_lines))
     return scenario, ctx.issues
 
 

@@ -1,0 +1,173 @@
+"""Whole-scenario analysis: reachable (node, state) configurations, the best path, random walks.
+
+Used by the linter, the tests and the benchmarks — not by learners' notebooks.
+"""
+from __future__ import annotations
+
+import random
+from collections import deque
+from dataclasses import dataclass, field
+
+from .engine import Session, apply_effects, offered, score_from_sums
+from .schema import Scenario
+
+Config = tuple  # (node_id, tuple of state values in declared order)
+
+
+@dataclass
+class Exploration:
+    """Everything reachable from the start, following conditions exactly."""
+    configs: set = field(default_factory=set)
+    edges: dict = field(default_factory=dict)          # config -> [(choice_id, next_config or ("@end", ending_id))]
+    nodes_reached: set = field(default_factory=set)
+    endings_reached: set = field(default_factory=set)
+    choices_offered: set = field(default_factory=set)
+    branches_used: set = field(default_factory=set)    # (choice_id, branch_index)
+    dead_ends: dict = field(default_factory=dict)      # node_id -> example state dict
+    truncated: bool = False
+    loop_choices: list = field(default_factory=list)   # choice ids that close a cycle
+
+
+def explore(scenario: Scenario, limit: int = 200_000) -> Exploration:
+    order = list(scenario.state)
+    init = scenario.initial_state()
+    start = (scenario.start, tuple(init[k] for k in order))
+    ex = Exploration()
+    ex.configs.add(start)
+    queue = deque([start])
+    while queue:
+        cfg = queue.popleft()
+        nid, values = cfg
+        ex.nodes_reached.add(nid)
+        state = dict(zip(order, values))
+        node = scenario.nodes[nid]
+        avail = offered(node, state)
+        out = []
+        if not avail:
+            ex.dead_ends.setdefault(nid, state)
+        for ch in avail:
+            ex.choices_offered.add(ch.id)
+            new = apply_effects(scenario, state, ch)
+            target = None
+            for i, b in enumerate(ch.branches):
+                if b.condition is None or b.condition(new):
+                    ex.branches_used.add((ch.id, i))
+                    target = b.target
+                    break
+            if target is None:  # impossible for loaded scenarios (unconditional last branch)
+                ex.dead_ends.setdefault(nid, state)
+                continue
+            if target in scenario.endings:
+                ex.endings_reached.add(target)
+                out.append((ch.id, ("@end", target)))
+                continue
+            nxt = (target, tuple(new[k] for k in order))
+            out.append((ch.id, nxt))
+            if nxt not in ex.configs:
+                if len(ex.configs) >= limit:
+                    ex.truncated = True
+                    continue
+                ex.configs.add(nxt)
+                queue.append(nxt)
+        ex.edges[cfg] = out
+    ex.loop_choices = _back_edges(start, ex.edges)
+    return ex
+
+
+def _back_edges(start: Config, edges: dict) -> list[str]:
+    """Choice ids of edges that close a cycle in the configuration graph (iterative DFS)."""
+    WHITE, GREY, BLACK = 0, 1, 2
+    colour: dict = {}
+    found: list[str] = []
+    stack = [(start, iter(edges.get(start, ())))]
+    colour[start] = GREY
+    while stack:
+        cfg, it = stack[-1]
+        advanced = False
+        for cid, nxt in it:
+            if nxt[0] == "@end":
+                continue
+            c = colour.get(nxt, WHITE)
+            if c == GREY:
+                if cid not in found:
+                    found.append(cid)
+            elif c == WHITE and nxt in edges:
+                colour[nxt] = GREY
+                stack.append((nxt, iter(edges.get(nxt, ()))))
+                advanced = True
+                break
+        if not advanced:
+            colour[cfg] = BLACK
+            stack.pop()
+    return found
+
+
+# --- best path --------------------------------------------------------------------------------
+
+def _pareto(vectors: dict) -> dict:
+    """Keep only vectors not dominated component-wise (valid because scoring is monotone in every sum)."""
+    items = sorted(vectors.items(), key=lambda kv: (-sum(kv[0]), len(kv[1][0])))
+    kept: dict = {}
+    for vec, val in items:
+        if any(all(o >= v for o, v in zip(other, vec)) for other in kept):
+            continue
+        kept[vec] = val
+    return kept
+
+
+def best_path(scenario: Scenario) -> tuple[list[str], float]:
+    """The path with the highest total score (ties: shortest). Requires a loop-free scenario."""
+    order = list(scenario.state)
+    crit = [c.id for c in scenario.criteria]
+    memo: dict = {}
+
+    def vec(rubric) -> tuple:
+        d = dict(rubric)
+        return tuple(d.get(c, 0) for c in crit)
+
+    def solve(cfg, depth=0) -> dict:
+        if cfg in memo:
+            return memo[cfg]
+        if depth > 400:
+            raise RecursionError("scenario has a loop; run the linter")
+        nid, values = cfg
+        state = dict(zip(order, values))
+        out: dict = {}
+        for ch in offered(scenario.nodes[nid], state):
+            new = apply_effects(scenario, state, ch)
+            target = next(b.target for b in ch.branches if b.condition is None or b.condition(new))
+            here = vec(ch.rubric)
+            if target in scenario.endings:
+                v = tuple(a + b for a, b in zip(here, vec(scenario.endings[target].rubric)))
+                cand = {v: ([ch.id], target)}
+            else:
+                sub = solve((target, tuple(new[k] for k in order)), depth + 1)
+                cand = {tuple(a + b for a, b in zip(here, v)): ([ch.id] + p, e) for v, (p, e) in sub.items()}
+            for v, val in cand.items():
+                if v not in out or len(val[0]) < len(out[v][0]):
+                    out[v] = val
+        memo[cfg] = _pareto(out)
+        return memo[cfg]
+
+    init = scenario.initial_state()
+    results = solve((scenario.start, tuple(init[k] for k in order)))
+    best: tuple | None = None
+    for v, (path, ending) in results.items():
+        report = score_from_sums(scenario, dict(zip(crit, v)), scenario.endings[ending])
+        key = (report.total, -len(path), path)
+        if best is None or key[:2] > best[0][:2] or (key[:2] == best[0][:2] and path < best[1]):
+            best = (key, path, report.total)
+    if best is None:
+        return [], 0.0
+    return best[1], best[2]
+
+
+def random_walk(scenario: Scenario, rng: random.Random, max_steps: int = 200) -> Session:
+    """Play uniformly random available choices until an ending (or ``max_steps``)."""
+    s = Session(scenario, clock=lambda: "")
+    while not s.finished and len(s.steps) < max_steps:
+        avail = s.available_choices()
+        if not avail:
+            break
+        s.choose(rng.choice(avail).id)
+    return s
