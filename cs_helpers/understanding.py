@@ -15,7 +15,7 @@ Learner-facing messages are Japanese; identifiers and docstrings are English.
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from typing import Iterable, Mapping, Sequence
 
 import pandas as pd
 
@@ -215,7 +215,7 @@ def stakeholder_map(contacts: pd.DataFrame, account_id: str, *, accounts: pd.Dat
 QUIET_SIGNALS = {
     "利用の減少": ("直近3か月のアクティブユーザーが、その前の3か月より2割以上少ない",
                "現場の利用者に名指しで会い、使わなくなった業務と理由を聞く"),
-    "面談の途絶": ("直近90日に面談がない",
+    "面談の途絶": ("以前は面談していたのに、直近90日は面談がない",
                "定例の再開を打診し、相手の状況変化 (異動・繁忙) を確かめる"),
     "問い合わせの沈黙": ("以前は問い合わせがあったのに、直近90日は0件",
                  "「困りごとがなくなった」のか「諦めた」のかを確かめる"),
@@ -248,9 +248,8 @@ def quiet_signals(account_id: str, *, usage: pd.DataFrame, meetings: pd.DataFram
 
     window = asof - pd.Timedelta(days=90)
     m = meetings[(meetings["account_id"].astype(str) == str(account_id)) & (meetings["date"] <= asof)]
-    if m.empty or m["date"].max() < window:
-        last = "記録なし" if m.empty else f"最終面談 {m['date'].max():%Y-%m-%d}"
-        rows.append(("面談の途絶", last))
+    if not m.empty and m["date"].max() < window:  # there was a rhythm of meetings, and it stopped
+        rows.append(("面談の途絶", f"最終面談 {m['date'].max():%Y-%m-%d} (累計{len(m)}回)"))
 
     t = tickets[(tickets["account_id"].astype(str) == str(account_id)) & (tickets["opened_at"] <= asof)]
     if len(t) > 0 and t["opened_at"].max() < window:
@@ -271,3 +270,55 @@ def quiet_signals(account_id: str, *, usage: pd.DataFrame, meetings: pd.DataFram
     )
     out.attrs["asof"] = asof
     return out
+
+
+# --- a small sorting quiz widget (used by the lessons of modules 02 and 03) -----------------------------------
+
+def sorting_quiz(items: "Mapping[str, str]", options: Sequence[str], expected: "Mapping[str, str]", *,
+                 hint: str = "", title: str = ""):
+    """Dropdown per item; feedback (how many are right, never which) appears as soon as every item is set.
+
+    ``items`` maps an id to the text shown; ``expected`` maps the same ids to the right option.
+    Returns the widget; ``widget.answers()`` gives the current choices as a dict (None = not chosen yet).
+    """
+    import ipywidgets as w
+
+    from .checks import check_labels
+
+    unknown = set(expected) - set(items)
+    if unknown:
+        raise ValueError(f"expected に items にないIDがあります: {sorted(unknown)}")
+    bad = {v for v in expected.values() if v not in options}
+    if bad:
+        raise ValueError(f"expected の値が選択肢にありません: {sorted(bad)}")
+    choices = [("選んでください", None)] + [(o, o) for o in options]
+    drops = {}
+    rows = []
+    for key, text in items.items():
+        drop = w.Dropdown(options=choices, value=None, layout=w.Layout(width="11em"))
+        drops[key] = drop
+        rows.append(w.HBox([drop, w.HTML(f"<span style='margin-left:0.6em'>{_escape(text)}</span>")]))
+    out = w.HTML("")
+
+    def answers() -> dict:
+        return {k: d.value for k, d in drops.items()}
+
+    def refresh(_change=None) -> None:
+        current = answers()
+        if all(v is not None for v in current.values()):
+            out.value = check_labels(current, expected, hint=hint, display=False)._repr_html_()
+        else:
+            out.value = ""
+
+    for drop in drops.values():
+        drop.observe(refresh, names="value")
+    header = [w.HTML(f"<b>{_escape(title)}</b>")] if title else []
+    box = w.VBox(header + rows + [out])
+    box.answers = answers
+    box.dropdowns = drops
+    return box
+
+
+def _escape(text: str) -> str:
+    import html
+    return html.escape(str(text))

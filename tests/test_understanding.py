@@ -157,3 +157,21 @@ def test_quiet_signals_ignores_data_after_asof():
     tickets = pd.DataFrame({"account_id": ["A1"], "opened_at": [pd.Timestamp("2025-06-01")]})
     out = U.quiet_signals("A1", usage=usage, meetings=meetings, tickets=tickets, asof="2025-06-01")
     assert out.empty
+
+
+def test_sorting_quiz_gives_feedback_only_when_complete():
+    quiz = U.sorting_quiz({"a": "目的の文", "b": "用途の文"}, U.LABELS, {"a": "導入目的", "b": "利用用途"})
+    out = quiz.children[-1]
+    quiz.dropdowns["a"].value = "導入目的"
+    assert quiz.answers() == {"a": "導入目的", "b": None}
+    assert out.value == ""  # nothing judged while an item is still open
+    quiz.dropdowns["b"].value = "導入目的"
+    assert "2件中1件" in out.value and "❌" in out.value
+    assert "用途の文" not in out.value  # feedback never says which item is wrong
+    quiz.dropdowns["b"].value = "利用用途"
+    assert "2件中2件" in out.value and "✅" in out.value
+
+
+def test_sorting_quiz_rejects_inconsistent_answers():
+    with pytest.raises(ValueError, match="選択肢"):
+        U.sorting_quiz({"a": "x"}, U.LABELS, {"a": "予算"})
