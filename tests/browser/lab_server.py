@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# sitecustomize that blocks and logs non-loopback connections in the server and every kernel it starts.
+NETGUARD = REPO_ROOT / "tests" / "netguard"
 # What a learner's course folder holds; copied when present (folders appear as the course grows).
 COURSE_PARTS = ("curriculum", "datasets", "exercises", "grading")
 # Never copied: caches and learner state from someone's local runs.
@@ -65,6 +67,17 @@ class LabServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def network_log(self) -> Path:
+        """Where the network guard writes each blocked outbound connection (empty or missing = offline)."""
+        return self.state_dir / "network.log"
+
+    def network_attempts(self) -> list[str]:
+        try:
+            return self.network_log.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return []
+
     # -- environment -----------------------------------------------------------------------------------------
     def _env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -80,9 +93,14 @@ class LabServer:
             "CS_DOJO_ROOT": str(self.course_dir),
             "CS_DOJO_HOME": str(self.state_dir / "cs_dojo_home"),
             "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(NETGUARD), os.environ.get("PYTHONPATH")])),
+            "CS_DOJO_NET_LOG": str(self.network_log),
         })
         # A learner id from the caller's shell would change per-learner content; the browser run is a guest.
         env.pop("CS_DOJO_LEARNER_ID", None)
+        # tests/conftest.py sets MPLBACKEND=Agg for in-process tests; a learner's kernel uses the inline backend
+        # (with Agg, plt.show() draws nothing in the page).
+        env.pop("MPLBACKEND", None)
         return env
 
     def _write_config(self) -> None:
@@ -92,10 +110,15 @@ class LabServer:
         page_config = {"disabledExtensions": {name: True for name in self.disabled_extensions}}
         (config_dir / "labconfig" / "page_config.json").write_text(json.dumps(page_config), encoding="utf-8")
         # Never ask about (or fetch) Jupyter news and updates: offline, and the toast would cover the page.
-        notification = self.state_dir / "lab_settings" / "@jupyterlab" / "apputils-extension"
-        notification.mkdir(parents=True, exist_ok=True)
-        (notification / "notification.jupyterlab-settings").write_text(
-            json.dumps({"fetchNews": "false", "checkForUpdates": False}), encoding="utf-8")
+        settings = {
+            "apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
+            # Every cell in the DOM (no virtual scrolling), so the tests can read all outputs at once.
+            "notebook-extension/tracker": {"windowingMode": "none"},
+        }
+        for plugin, values in settings.items():
+            target = self.state_dir / "lab_settings" / "@jupyterlab" / f"{plugin}.jupyterlab-settings"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(json.dumps(values), encoding="utf-8")
         # nbgrader: a course rooted at the copy and an exchange inside the temporary tree (the default,
         # /srv/nbgrader/exchange, may not exist or may belong to a real course on this machine).
         exchange = self.state_dir / "exchange"
