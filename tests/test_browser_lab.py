@@ -35,8 +35,9 @@ ARTIFACTS = REPO_ROOT / "test-artifacts" / "browser"
 FIXTURES = REPO_ROOT / "tests" / "fixtures" / "browser"
 ORIENTATION = "curriculum/00_orientation.ipynb"
 ROLEPLAY = "curriculum/03.1_roleplay.ipynb"
-# Stand-in with the same widget contract (datasets/scenarios/README.md §7), used only while ROLEPLAY is absent.
-ROLEPLAY_STUB = "curriculum/browser_roleplay_stub.ipynb"
+# Used only while ROLEPLAY is absent: a two-cell notebook that shows the real roleplay widget
+# (cs_helpers.roleplay.play) for the first shipped scenario.
+ROLEPLAY_STANDIN = "curriculum/browser_roleplay_standin.ipynb"
 WIDGET_MANAGER = "@jupyter-widgets/jupyterlab-manager"
 # Only for proving locally that the tests fail: comma-separated lab extensions to switch off in the main server.
 DISABLE_ENV = "CS_DOJO_BROWSER_DISABLE_EXTENSIONS"
@@ -106,7 +107,7 @@ def playwright_instance():
 def lab(artifacts, tmp_path_factory):
     extra = {}
     if not (REPO_ROOT / ROLEPLAY).exists():
-        extra[ROLEPLAY_STUB] = FIXTURES / "roleplay_stub.ipynb"
+        extra[ROLEPLAY_STANDIN] = FIXTURES / "roleplay_standin.ipynb"
     disabled = tuple(filter(None, os.environ.get(DISABLE_ENV, "").split(",")))
     server = make_lab(tmp_path_factory.mktemp("browser-lab"), ARTIFACTS / "jupyterlab.log", extra,
                       disabled_extensions=disabled)
@@ -236,10 +237,10 @@ def _is_subsequence(needles: list[str], haystack: list[str]) -> bool:
 
 def test_roleplay_clicks_through_to_an_ending(page, lab, artifacts, watch, request):
     shots = artifacts
-    rel_path = ROLEPLAY if (lab.course_dir / ROLEPLAY).exists() else ROLEPLAY_STUB
-    if rel_path == ROLEPLAY_STUB:
-        _report(request.config, f"[browser] {ROLEPLAY} is not in the checkout yet: using the stand-in "
-                                f"tests/fixtures/browser/roleplay_stub.ipynb")
+    rel_path = ROLEPLAY if (lab.course_dir / ROLEPLAY).exists() else ROLEPLAY_STANDIN
+    if rel_path == ROLEPLAY_STANDIN:
+        _report(request.config, f"[browser] {ROLEPLAY} is not in the checkout yet: playing the roleplay widget "
+                                "from tests/fixtures/browser/roleplay_standin.ipynb instead")
     cells, saved = _run_notebook(page, lab, shots, watch, rel_path, "roleplay")
     _expected, widget_issues = lp.widget_problems(cells, saved)
     _fail(shots, page, "roleplay: widgets", widget_issues)
@@ -247,7 +248,7 @@ def test_roleplay_clicks_through_to_an_ending(page, lab, artifacts, watch, reque
     root = page.locator(".cs-rp").first
     root.wait_for(state="visible", timeout=15_000)
     scenario_id = _scenario_id(root)
-    shots.element(root, f"roleplay-{scenario_id}-start")
+    shots.view(page, root, f"roleplay-{scenario_id}-start")
 
     clicked: list[str] = []
     end = root.locator(".cs-rp-end")
@@ -266,7 +267,7 @@ def test_roleplay_clicks_through_to_an_ending(page, lab, artifacts, watch, reque
             if end.first.is_visible() or (line.is_visible() and line.inner_text() != before):
                 break
             time.sleep(0.1)
-        shots.element(root, f"roleplay-{scenario_id}-after-{len(clicked)}-{choice_id}")
+        shots.view(page, line, f"roleplay-{scenario_id}-after-{len(clicked)}-{choice_id}")
         if not end.first.is_visible():
             after = line.inner_text()
             if after == before:
@@ -275,7 +276,7 @@ def test_roleplay_clicks_through_to_an_ending(page, lab, artifacts, watch, reque
     else:
         _fail(shots, page, "roleplay", [f"no ending after {MAX_ROLEPLAY_CLICKS} clicks: {clicked}"])
     assert clicked, "roleplay: the end screen was shown before any choice"
-    shots.element(end.first, f"roleplay-{scenario_id}-ending")
+    shots.view(page, line, f"roleplay-{scenario_id}-ending")
 
     response = lab.course_dir / Path(rel_path).parent / "responses" / f"{scenario_id}.json"
     deadline = time.monotonic() + 10
@@ -287,6 +288,14 @@ def test_roleplay_clicks_through_to_an_ending(page, lab, artifacts, watch, reque
     assert scenario_id in strings, f"roleplay: {response.name} does not name scenario {scenario_id}: {data}"
     assert _is_subsequence(clicked, strings), \
         f"roleplay: {response.name} does not record the clicked choices {clicked} in order: {data}"
+    # The grader's own check: the record is intact and replays to a finished conversation along our clicks.
+    from cs_helpers.roleplay.responses import read_record, verify_record
+    from cs_helpers.roleplay.schema import load_scenario
+
+    scenario = load_scenario(lab.course_dir / "datasets" / "scenarios" / f"{scenario_id}.yaml")
+    verified = verify_record(read_record(response), scenario, require_finished=True)
+    assert verified.session.path == clicked, \
+        f"roleplay: the saved path {verified.session.path} is not what was clicked {clicked}"
     _fail(shots, page, "roleplay: page console", watch.errors({"roleplay"}))
 
 

@@ -115,6 +115,12 @@ class Shots:
         self.taken.append(path)
         return path
 
+    def view(self, page, locator, name: str) -> Path:
+        """The viewport scrolled so ``locator`` is at the top: what a learner sees around a tall widget."""
+        locator.evaluate("el => el.scrollIntoView({block: 'start'})")
+        page.wait_for_timeout(150)  # let the scroll and any lazy drawing settle
+        return self.page(page, name)
+
     def element(self, locator, name: str) -> Path:
         path = self._path(name)
         locator.scroll_into_view_if_needed(timeout=10_000)
