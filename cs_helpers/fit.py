@@ -405,8 +405,10 @@ def compare(fit: pd.DataFrame, capacity, *, current: pd.Series | None = None, ar
     plans["順番に割り当て"] = naive_assignment(fit, capacity, order)
     plans["貪欲法 (相性の良い順)"] = greedy_assignment(fit, capacity)
     plans["最適化 (相性の合計が最大)"] = optimal_assignment(fit, capacity)
-    return pd.DataFrame({name: evaluate(plan, fit, current=current, arr=arr, capacity=capacity)
-                         for name, plan in plans.items()}).T
+    table = pd.DataFrame({name: evaluate(plan, fit, current=current, arr=arr, capacity=capacity)
+                          for name, plan in plans.items()}).T
+    counts = [c for c in table.columns if c not in ("total_fit", "mean_fit", "worst_fit")]
+    return table.astype({c: "Int64" for c in counts})
 
 
 def fit_vs_churn(fit: pd.DataFrame, assignment: pd.Series, churned: pd.Series, bins: int = 4) -> pd.DataFrame:

@@ -141,8 +141,10 @@ class OpsStaffing:
     note: str            # advice in Japanese
 
     def __str__(self) -> str:
+        people = (f"{self.min_people}人" if self.min_people == self.max_people
+                  else f"{self.min_people}〜{self.max_people}人")
         return (f"チーム{self.team_size}人 → 運用担当 {self.min_fte:.1f}〜{self.max_fte:.1f}人分 "
-                f"(人数にすると {self.min_people}〜{self.max_people}人)。{self.note}")
+                f"(人数にすると {people})。{self.note}")
 
 
 def ops_staffing(team_size: int, low: float = OPS_SHARE[0], high: float = OPS_SHARE[1]) -> OpsStaffing:
