@@ -658,6 +658,8 @@ def load_notes(module: str, learner: str | None = None) -> dict[str, str]:
 def save_notes(module: str, answers: Mapping[str, tuple[str, str]], learner: str | None = None) -> Path:
     """Save written answers atomically to ``notes_path(module)``; ``answers`` maps key -> (question, text).
 
+    Answers already saved under other keys are kept, so several widgets of one lesson share one file.
+
     File format::
 
         {"format": "cs-dojo/notes", "version": 1, "learner_id": "...", "module": "01_mindset",
@@ -665,8 +667,17 @@ def save_notes(module: str, answers: Mapping[str, tuple[str, str]], learner: str
     """
     lid = _learner.validate_learner_id(learner if learner is not None else _learner.learner_id())
     path = notes_path(module, lid)
+    merged: dict[str, Any] = {}
+    if path.exists():
+        try:
+            old = _read_json(path, "メモファイル")
+            if isinstance(old, Mapping) and old.get("format") == NOTES_FORMAT and isinstance(old.get("answers"), Mapping):
+                merged.update(old["answers"])
+        except ProfileError:
+            pass  # an unreadable file is replaced
+    merged.update({k: {"question": q, "text": t} for k, (q, t) in answers.items()})
     data = {"format": NOTES_FORMAT, "version": 1, "learner_id": lid, "module": module, "updated_at": _now(),
-            "answers": {k: {"question": q, "text": t} for k, (q, t) in answers.items()}}
+            "answers": merged}
     _atomic_write_json(path, data)
     return path
 

@@ -227,3 +227,13 @@ def test_strengths_and_gaps():
     top, low = assess.strengths_and_gaps(assess.example_profile())
     assert top[0] == "学習" and "業界の知識" == low[0]
     assert assess.strengths_and_gaps(assess.Profile("t1", *full_scores(3))) == ([], [])
+
+
+def test_notes_from_two_widgets_of_one_lesson_are_merged(home):
+    a = assess.NotesWidget("01_mindset", {"q1": "問い1"}, learner="t1")
+    b = assess.NotesWidget("01_mindset", {"r1": "ふりかえり"}, learner="t1")
+    a.areas["q1"].value = "一つ目"
+    a.save()
+    b.areas["r1"].value = "二つ目"
+    b.save()
+    assert assess.load_notes("01_mindset", "t1") == {"q1": "一つ目", "r1": "二つ目"}
