@@ -277,22 +277,73 @@ def course_venv() -> Path:
     return Path(env) if env else Path(sys.prefix)
 
 
-def _system_python(version: str) -> Path | None:
-    for candidate in (f"/usr/bin/python{version}", f"/usr/local/bin/python{version}"):
-        if world_executable(Path(candidate)):
-            return Path(candidate)
-    return None
+# Parts of the base interpreter's tree that the single-user servers never need.
+_SKIP_STDLIB = {"site-packages", "test", "idlelib", "tkinter", "turtledemo", "ensurepip", "lib2to3"}
+
+
+def _copy_base_python(base_prefix: Path, dest: Path, version: str) -> Path:
+    """Copy the interpreter, libpython and the standard library of ``base_prefix`` into ``dest``."""
+    exe_name = f"python{version}"
+    src_exe = base_prefix / "bin" / exe_name
+    if not src_exe.exists():
+        raise HubSetupError(f"{src_exe} not found: cannot copy the course's Python for the learners")
+    (dest / "bin").mkdir(parents=True, exist_ok=True)
+    (dest / "lib").mkdir(exist_ok=True)
+    shutil.copy2(src_exe, dest / "bin" / exe_name)
+    for link in ("python3", "python"):
+        target = dest / "bin" / link
+        if not target.is_symlink():
+            target.symlink_to(exe_name)
+    for lib in (base_prefix / "lib").glob(f"libpython{version}*.so*"):
+        if lib.is_symlink():
+            out = dest / "lib" / lib.name
+            if not out.is_symlink():
+                out.symlink_to(os.readlink(lib))
+        else:
+            shutil.copy2(lib, dest / "lib" / lib.name)
+    stdlib = base_prefix / "lib" / exe_name
+    shutil.copytree(
+        stdlib,
+        dest / "lib" / exe_name,
+        ignore=lambda d, names: [n for n in names if Path(d) == stdlib and (n in _SKIP_STDLIB or n.startswith("config-"))],
+        dirs_exist_ok=True,
+        symlinks=True,
+    )
+    (dest / "lib" / exe_name / "site-packages").mkdir(exist_ok=True)
+    _relocate_runpath(dest / "bin" / exe_name, base_prefix / "lib")
+    return dest / "bin" / exe_name
+
+
+def _relocate_runpath(exe: Path, old_libdir: Path) -> None:
+    """Point the copied interpreter's RUNPATH at ``$ORIGIN/../lib`` (its own libpython).
+
+    pyenv builds a shared libpython and records its absolute lib folder in RUNPATH. When that
+    folder is unreadable for a learner, the loader would fall back to the system's libpython of
+    another patch release. The new string is shorter, so it is written in place, NUL-padded.
+    """
+    data = exe.read_bytes()
+    old = str(old_libdir).encode() + b"\0"
+    new = b"$ORIGIN/../lib\0"
+    if data.count(old) != 1:
+        return  # static build, relative RUNPATH already, or nothing we can patch safely
+    if len(new) > len(old):
+        raise HubSetupError(f"cannot relocate {exe}: its library path {old_libdir} is too short to rewrite")
+    exe.write_bytes(data.replace(old, new.ljust(len(old), b"\0")))
 
 
 def ensure_singleuser_env(venv: Path | None = None, dest: Path = SHARED_ENV_DIR) -> Path:
     """Return a Python every learner account can run that sees the course venv's packages.
 
     If the course venv's own interpreter is reachable by other accounts, that is the answer. When
-    it is not (e.g. a pyenv build under root's private home), build ``dest``: a venv on the
-    system's Python of the same version whose ``.pth`` file adds the course venv's site-packages,
-    whose ``etc/jupyter`` and ``share/jupyter`` point at the course venv's (server extensions,
-    JupyterLab assets, kernel specs), and whose ``bin/`` has the course venv's console scripts
-    re-pointed at it (``nbgrader``, ``cs-dojo``, ``jupyter``...). Idempotent and fast.
+    it is not (e.g. pyenv under root's private home), build ``dest``: a copy of the *same*
+    interpreter build (binary, libpython, standard library: about 80 MB) whose ``.pth`` file adds
+    the course venv's site-packages, whose ``etc/jupyter`` and ``share/jupyter`` point at the
+    course venv's (server extensions, JupyterLab assets, kernel specs), and whose ``bin/`` has the
+    course venv's console scripts re-pointed at it (``nbgrader``, ``cs-dojo``, ``jupyter``...).
+    Idempotent; a second run only re-checks the links and scripts.
+
+    The copy keeps the exact patch release on purpose: Debian 12's python3.11 (3.11.2) has a
+    regular-expression bug that breaks soupsieve, hence nbgrader's feedback.
     """
     venv = Path(venv or course_venv()).absolute()
     own = venv / "bin" / "python"
@@ -301,19 +352,28 @@ def ensure_singleuser_env(venv: Path | None = None, dest: Path = SHARED_ENV_DIR)
     if world_executable(own):
         return own
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
-    base = _system_python(version)
-    if base is None:
-        raise HubSetupError(
-            f"{own} is not executable by other accounts and no system python{version} was found; "
-            f"install Debian's python{version} or create the course venv from a Python every account can run"
-        )
     site = venv / "lib" / f"python{version}" / "site-packages"
     if not site.is_dir():
         raise HubSetupError(f"{site} missing: is {venv} a Python {version} venv?")
+    if not all(p.stat().st_mode & stat.S_IXOTH for p in site.parents) or not site.stat().st_mode & stat.S_IXOTH:
+        raise HubSetupError(f"{site} is not reachable by other accounts: chmod o+x the folders above it")
+    base_prefix = Path(sys.base_prefix)
     dest = Path(dest).absolute()
+    stamp = dest / ".built-from"
+    src_exe = base_prefix / "bin" / f"python{version}"
+    identity = f"{src_exe} {sys.version} {src_exe.stat().st_mtime_ns if src_exe.exists() else 0}\n"
     py = dest / "bin" / "python"
-    if not py.exists():
-        subprocess.run([str(base), "-m", "venv", "--without-pip", str(dest)], check=True, capture_output=True)
+    if not py.exists() or not stamp.exists() or stamp.read_text() != identity:
+        if dest.exists():
+            shutil.rmtree(dest)
+        _copy_base_python(base_prefix, dest, version)
+        for folder, dirs, files in os.walk(dest):  # readable by all even under a strict umask
+            os.chmod(folder, os.stat(folder).st_mode | 0o755)
+            for name in files:
+                f = os.path.join(folder, name)
+                if not os.path.islink(f):
+                    os.chmod(f, os.stat(f).st_mode | stat.S_IROTH | stat.S_IRGRP)
+        stamp.write_text(identity)
     dest_site = dest / "lib" / f"python{version}" / "site-packages"
     pth = dest_site / "cs_dojo_course_venv.pth"
     want = f"import site; site.addsitedir({str(site)!r})\n"
@@ -329,17 +389,15 @@ def ensure_singleuser_env(venv: Path | None = None, dest: Path = SHARED_ENV_DIR)
             link.parent.mkdir(parents=True, exist_ok=True)
             link.symlink_to(target)
     _rewrite_scripts(venv, dest)
-    for p in [dest, *dest.rglob("*")]:
-        if not p.is_symlink():
-            p.chmod(p.stat().st_mode | stat.S_IROTH | (stat.S_IXOTH if p.is_dir() or p.stat().st_mode & stat.S_IXUSR else 0))
-    if not world_executable(py):
-        raise HubSetupError(f"{py} is not reachable by other accounts: a folder above {dest} lacks o+x")
+    for folder in [dest, *dest.parents]:
+        if not folder.stat().st_mode & stat.S_IXOTH:
+            raise HubSetupError(f"{py} is not reachable by other accounts: chmod o+x {folder}")
     return py
 
 
 def _rewrite_scripts(venv: Path, dest: Path) -> None:
-    shebangs = {f"#!{venv}/bin/python", f"#!{venv}/bin/python3"}
-    shebangs |= {s + f".{sys.version_info.minor}" for s in shebangs if s.endswith("python3")}
+    """Copy the venv's console scripts into ``dest/bin`` with the shebang pointing at ``dest``."""
+    shebangs = {f"#!{venv}/bin/python", f"#!{venv}/bin/python3", f"#!{venv}/bin/python3.{sys.version_info.minor}"}
     for script in (venv / "bin").iterdir():
         if not script.is_file() or script.is_symlink() or script.name.startswith(("python", "activate", "Activate")):
             continue

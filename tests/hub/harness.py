@@ -194,20 +194,48 @@ c.JupyterHub.log_level = "INFO"
         return self.http.request(method, f"{self.url}/hub/api{path}", **kwargs)
 
     def start_server(self, name: str, timeout: float = 120) -> None:
-        r = self.api("POST", f"/users/{name}/server")
-        if r.status_code not in (201, 202, 400):  # 400: already running
-            raise RuntimeError(f"spawn {name}: {r.status_code} {r.text}")
+        self.start_servers([name], timeout)
+
+    def start_servers(self, names: list[str], timeout: float = 120) -> float:
+        """Ask the hub to spawn every server at once, then wait until all are ready; returns seconds."""
         started = time.monotonic()
-        while time.monotonic() < started + timeout:
+        for name in names:
+            r = self.api("POST", f"/users/{name}/server")
+            if r.status_code not in (201, 202, 400):  # 400: already running
+                raise RuntimeError(f"spawn {name}: {r.status_code} {r.text}")
+        waiting = set(names)
+        while waiting and time.monotonic() < started + timeout:
             self._remember_tree()
-            model = self.api("GET", f"/users/{name}").json()
-            server = (model.get("servers") or {}).get("")
-            if server and server.get("ready"):
-                return
-            if not server and time.monotonic() > started + 5:
-                raise RuntimeError(f"server for {name} stopped while starting:\n{self.log_tail()}")
-            time.sleep(0.5)
-        raise RuntimeError(f"server for {name} not ready in {timeout}s:\n{self.log_tail()}")
+            for name in sorted(waiting):
+                server = (self.api("GET", f"/users/{name}").json().get("servers") or {}).get("")
+                if server and server.get("ready"):
+                    waiting.discard(name)
+                elif not server and time.monotonic() > started + 5:
+                    raise RuntimeError(f"server for {name} stopped while starting:\n{self.log_tail()}")
+            if waiting:
+                time.sleep(0.5)
+        if waiting:
+            raise RuntimeError(f"servers not ready in {timeout}s: {sorted(waiting)}\n{self.log_tail()}")
+        return time.monotonic() - started
+
+    def stop_servers(self, names: list[str], timeout: float = 60) -> None:
+        for name in names:
+            try:
+                self.api("DELETE", f"/users/{name}/server", timeout=10)
+            except requests.RequestException:
+                pass
+        deadline = time.monotonic() + timeout
+        waiting = set(names)
+        while waiting and time.monotonic() < deadline:
+            for name in sorted(waiting):
+                try:
+                    model = self.api("GET", f"/users/{name}", timeout=10).json()
+                except (requests.RequestException, ValueError):
+                    return
+                if not (model.get("servers") or {}):
+                    waiting.discard(name)
+            if waiting:
+                time.sleep(0.3)
 
     def user_token(self, name: str) -> str:
         r = self.api("POST", f"/users/{name}/tokens", json={"note": "cs-dojo hub test", "expires_in": 1800})
@@ -239,11 +267,7 @@ c.JupyterHub.log_level = "INFO"
         problems: list[str] = []
         self._remember_tree()
         if self.proc is not None and self.proc.poll() is None:
-            for acc in self.accounts:
-                try:
-                    self.api("DELETE", f"/users/{acc.name}/server", timeout=10)
-                except requests.RequestException:
-                    pass
+            self.stop_servers([a.name for a in self.accounts])
             self._remember_tree()
             try:
                 os.killpg(self.proc.pid, signal.SIGTERM)
