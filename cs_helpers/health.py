@@ -104,6 +104,13 @@ def band_key(label: str) -> str:
     return key
 
 
+def canonical_bands(values) -> np.ndarray:
+    """Band names mapped to ``赤/黄/緑`` (vectorised: each distinct value is checked once; missing stays None)."""
+    codes, uniques = pd.factorize(pd.Series(values), use_na_sentinel=True)
+    names = np.array([band_key(u) for u in uniques] + [None], dtype=object)
+    return names[np.where(codes >= 0, codes, len(uniques))]
+
+
 def _thresholds(thresholds: Mapping[str, float] | Sequence[float] | None) -> tuple[float, float]:
     if thresholds is None:
         thresholds = DEFAULT_THRESHOLDS
@@ -180,8 +187,39 @@ def live_accounts(accounts: pd.DataFrame, cutoff) -> pd.DataFrame:
     return accounts.loc[mask.to_numpy()]
 
 
-def _codes(ids: pd.Series, index: pd.Index) -> np.ndarray:
-    return index.get_indexer(ids)
+def _codes(ids: pd.Series, index: pd.Index, mask: np.ndarray | None = None) -> np.ndarray:
+    """Position in ``index`` of each id (of the rows selected by ``mask``); -1 if absent.
+
+    Categorical ids are matched once per category, which is much faster on millions of rows."""
+    if isinstance(ids.dtype, pd.CategoricalDtype):
+        codes = ids.cat.codes.to_numpy()
+        codes = codes if mask is None else codes[mask]
+        per_category = index.get_indexer(ids.cat.categories.astype(str))
+        return np.where(codes >= 0, per_category[codes], -1)
+    values = ids.to_numpy()
+    return index.get_indexer(values if mask is None else values[mask])
+
+
+class _Window:
+    """Rows of a table whose date lies in a window, read column by column (no copy of the whole frame)."""
+
+    def __init__(self, df: pd.DataFrame, date_col: str, lo, hi, *, ids: pd.Index, id_col: str = "account_id",
+                 closed: str = "right"):
+        dates = df[date_col].to_numpy()
+        lo, hi = np.datetime64(pd.Timestamp(lo)), np.datetime64(pd.Timestamp(hi))
+        self.mask = (dates > lo) & (dates <= hi) if closed == "right" else (dates >= lo) & (dates < hi)
+        self.df = df
+        self.dates = dates[self.mask]
+        self.codes = _codes(df[id_col], ids, self.mask)
+
+    def col(self, name: str) -> np.ndarray:
+        return self.df[name].to_numpy(dtype=float, na_value=np.nan)[self.mask]
+
+    def split(self, boundary, *, closed: str = "right") -> tuple[np.ndarray, np.ndarray]:
+        """Codes of the recent part (after ``boundary``) and of the earlier part; -1 elsewhere."""
+        b = np.datetime64(pd.Timestamp(boundary))
+        recent = self.dates > b if closed == "right" else self.dates >= b
+        return np.where(recent, self.codes, -1), np.where(~recent, self.codes, -1)
 
 
 def _sum_count(codes: np.ndarray, values: np.ndarray | None, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -203,18 +241,13 @@ def _mean(sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
 
 
 
-def _positive(values: pd.Series) -> np.ndarray:
-    v = values.to_numpy(dtype=float, na_value=np.nan)
-    return np.where(v > 0, v, np.nan)
-
-
 def monthly_level_trend(rows: pd.DataFrame, ids: pd.Index, cutoff, values: Mapping[str, object], *,
                         date_col: str = "month", id_col: str = "account_id",
                         months: int = USAGE_MONTHS) -> dict[str, np.ndarray]:
     """Level and trend of monthly signals for the accounts ``ids``, using complete months up to ``cutoff``.
 
-    ``values`` maps a name to a column of ``rows`` or to a function ``rows -> array`` (computed only on the
-    rows inside the window, which keeps this fast on millions of rows). Level = mean over the last ``months``
+    ``values`` maps a name to a column of ``rows`` or to a ``(numerator, denominator)`` pair of columns
+    (a ratio per row; a denominator <= 0 gives a missing value). Only rows inside the window are read. Level = mean over the last ``months``
     complete months; trend = (level - mean over the ``months`` before) / ``months`` (change per month).
     Returns ``{name}_level`` and ``{name}_trend`` arrays aligned with ``ids`` plus ``months_observed``.
     """
@@ -223,15 +256,23 @@ def monthly_level_trend(rows: pd.DataFrame, ids: pd.Index, cutoff, values: Mappi
     m_end = first_incomplete_month(c)
     m_recent = m_end - pd.DateOffset(months=months)
     m_prev = m_end - pd.DateOffset(months=2 * months)
-    month = rows[date_col]
-    window = rows.loc[((month >= m_prev) & (month < m_end)).to_numpy()]
-    codes = _codes(window[id_col], ids)
-    recent = (window[date_col] >= m_recent).to_numpy()
-    rc, pc = np.where(recent, codes, -1), np.where(~recent, codes, -1)
+    w = _Window(rows, date_col, m_prev, m_end, ids=ids, id_col=id_col, closed="left")
+    rc, pc = w.split(m_recent, closed="left")
     out: dict[str, np.ndarray] = {"months_observed": np.bincount(rc[rc >= 0], minlength=n)}
+    cache: dict[str, np.ndarray] = {}
+
+    def column(name: str) -> np.ndarray:
+        if name not in cache:
+            cache[name] = w.col(name)
+        return cache[name]
+
     for name, how in values.items():
         with np.errstate(invalid="ignore", divide="ignore"):
-            v = how(window) if callable(how) else window[how].to_numpy(dtype=float, na_value=np.nan)
+            if isinstance(how, tuple):
+                denominator = column(how[1])
+                v = column(how[0]) / np.where(denominator > 0, denominator, np.nan)
+            else:
+                v = column(how)
         level = _mean(*_sum_count(rc, v, n))
         out[f"{name}_level"] = level
         out[f"{name}_trend"] = (level - _mean(*_sum_count(pc, v, n))) / months
@@ -276,12 +317,11 @@ def features_at(tables: Mapping[str, pd.DataFrame], cutoff) -> pd.DataFrame:
     out: dict[str, np.ndarray] = {}
 
     # usage: last 3 complete months vs the 3 before -----------------------------------------------
-    usage = tables["usage_monthly"]
-    lt = monthly_level_trend(usage, ids, c, {
-        "utilisation": lambda u: u["active_users"].to_numpy(dtype=float) / _positive(u["seats"]),
-        "engagement": lambda u: u["logins"].to_numpy(dtype=float) / _positive(u["seats"]),
-        "adoption": lambda u: u["key_features_used"].to_numpy(dtype=float),
-        "logins": lambda u: u["logins"].to_numpy(dtype=float),
+    lt = monthly_level_trend(tables["usage_monthly"], ids, c, {
+        "utilisation": ("active_users", "seats"),
+        "engagement": ("logins", "seats"),
+        "adoption": "key_features_used",
+        "logins": "logins",
     }, date_col="month")
     months_recent = lt.pop("months_observed")
     out["logins"] = lt.pop("logins_level")
@@ -292,18 +332,14 @@ def features_at(tables: Mapping[str, pd.DataFrame], cutoff) -> pd.DataFrame:
     log_seats = np.log1p(np.where(seats > 0, seats, np.nan))
     tickets = tables.get("tickets")
     if tickets is not None:
-        opened = tickets["opened_at"]
-        t_mask = ((opened > c - pd.Timedelta(days=2 * TICKET_DAYS)) & (opened <= c)).to_numpy()
-        t = tickets.loc[t_mask]
-        codes = _codes(t["account_id"], ids)
-        recent = (t["opened_at"] > c - pd.Timedelta(days=TICKET_DAYS)).to_numpy()
-        rc, pc = np.where(recent, codes, -1), np.where(~recent, codes, -1)
+        w = _Window(tickets, "opened_at", c - pd.Timedelta(days=2 * TICKET_DAYS), c, ids=ids)
+        rc, pc = w.split(c - pd.Timedelta(days=TICKET_DAYS))
         per_month = TICKET_DAYS / 30.4375
         n_recent = np.bincount(rc[rc >= 0], minlength=n) / per_month / log_seats
         n_before = np.bincount(pc[pc >= 0], minlength=n) / per_month / log_seats
         out["support_level"] = n_recent
         out["support_trend"] = (n_recent - n_before) / per_month
-        sent = t["sentiment"].to_numpy(dtype=float)
+        sent = w.col("sentiment")
         s_recent = _mean(*_sum_count(rc, sent, n))
         out["sentiment_level"] = s_recent
         out["sentiment_trend"] = (s_recent - _mean(*_sum_count(pc, sent, n))) / per_month
@@ -314,28 +350,20 @@ def features_at(tables: Mapping[str, pd.DataFrame], cutoff) -> pd.DataFrame:
     # NPS: 200 days vs the 200 days before -------------------------------------------------------------
     nps = tables.get("nps")
     if nps is not None:
-        answered = nps["responded_at"]
-        n_mask = ((answered > c - pd.Timedelta(days=2 * NPS_DAYS)) & (answered <= c)).to_numpy()
-        r = nps.loc[n_mask]
-        codes = _codes(r["account_id"], ids)
-        recent = (r["responded_at"] > c - pd.Timedelta(days=NPS_DAYS)).to_numpy()
-        rc, pc = np.where(recent, codes, -1), np.where(~recent, codes, -1)
-        score_values = r["score"].to_numpy(dtype=float)
-        level = _mean(*_sum_count(rc, score_values, n))
+        w = _Window(nps, "responded_at", c - pd.Timedelta(days=2 * NPS_DAYS), c, ids=ids)
+        rc, pc = w.split(c - pd.Timedelta(days=NPS_DAYS))
+        answers = w.col("score")
+        level = _mean(*_sum_count(rc, answers, n))
         out["nps_level"] = level
-        out["nps_trend"] = (level - _mean(*_sum_count(pc, score_values, n))) / (NPS_DAYS / 30.4375)
+        out["nps_trend"] = (level - _mean(*_sum_count(pc, answers, n))) / (NPS_DAYS / 30.4375)
     else:
         out["nps_level"] = out["nps_trend"] = np.full(n, np.nan)
 
     # touch: CSM meetings in the last 90 days --------------------------------------------------------
     meetings = tables.get("meetings")
     if meetings is not None:
-        d = meetings["date"]
-        m_mask = ((d > c - pd.Timedelta(days=TOUCH_DAYS)) & (d <= c)).to_numpy()
-        m = meetings.loc[m_mask]
-        codes = _codes(m["account_id"], ids)
-        minutes, count = _sum_count(codes, m["duration_min"].to_numpy(dtype=float), n)
-        out["touch_minutes"], out["touch_meetings"] = minutes, count
+        w = _Window(meetings, "date", c - pd.Timedelta(days=TOUCH_DAYS), c, ids=ids)
+        out["touch_minutes"], out["touch_meetings"] = _sum_count(w.codes, w.col("duration_min"), n)
     else:
         out["touch_minutes"] = out["touch_meetings"] = np.full(n, np.nan)
 
@@ -575,7 +603,7 @@ def churn_by_band(frame: pd.DataFrame, *, band: str = "band", label: str = "chur
 
     Bands may be ``赤/黄/緑`` or ``red/yellow/green``; rows come out in the order 赤, 黄, 緑.
     """
-    b = frame[band].astype(str).map(band_key)
+    b = canonical_bands(frame[band])
     y = _labels(frame[label]).astype(float)
     g = pd.DataFrame({"band": pd.Categorical(b, categories=list(BANDS), ordered=True), "y": y})
     agg = g.groupby("band", observed=False)["y"].agg(["size", "sum"])
@@ -602,7 +630,7 @@ def precision_recall(flagged, churned) -> tuple[float, float]:
 
 def red_precision_recall(frame: pd.DataFrame, *, band: str = "band", label: str = "churned") -> tuple[float, float]:
     """Precision and recall of "the account is red" as a churn warning."""
-    red = frame[band].astype(str).map(band_key).to_numpy() == "赤"
+    red = canonical_bands(frame[band]) == "赤"
     return precision_recall(red, frame[label])
 
 
@@ -751,7 +779,7 @@ def lead_times(panel: pd.DataFrame, accounts: pd.DataFrame, *, band: str = "band
     if p.empty:
         return pd.DataFrame(columns=["account_id", "churn_date", "last_snapshot", "first_red", "lead_days", "detected"])
     p = p.sort_values(["account_id", "cutoff"], kind="stable")
-    red = p[band].astype(str).map(band_key).to_numpy() == "赤"
+    red = canonical_bands(p[band]) == "赤"
     acc = p["account_id"].to_numpy()
     new_acc = np.r_[True, acc[1:] != acc[:-1]]
     # run id increases whenever the account changes or red/non-red flips; the last run decides.
@@ -776,7 +804,7 @@ def lead_times(panel: pd.DataFrame, accounts: pd.DataFrame, *, band: str = "band
 def attention_table(frame: pd.DataFrame, *, band: str = "band") -> pd.DataFrame:
     """Where CSM attention goes vs where the risk is: per band, accounts, meeting minutes (90 days),
     share of all minutes, minutes per account and, if ``churned`` is present, the share of churners."""
-    b = pd.Categorical(frame[band].astype(str).map(band_key), categories=list(BANDS), ordered=True)
+    b = pd.Categorical(canonical_bands(frame[band]), categories=list(BANDS), ordered=True)
     g = pd.DataFrame({"band": b, "minutes": frame["touch_minutes"].to_numpy(dtype=float)})
     if "churned" in frame:
         g["churned"] = _labels(frame["churned"]).astype(float)
@@ -809,7 +837,7 @@ def call_list(frame: pd.DataFrame, capacity: int = 20, *, bands_to_call: Iterabl
     if int(capacity) < 0:
         raise ValueError("対応できる件数 (capacity) は0以上にしてください。")
     wanted = {band_key(b) for b in bands_to_call}
-    pool = frame[frame["band"].astype(str).map(band_key).isin(wanted).to_numpy()]
+    pool = frame[np.isin(canonical_bands(frame["band"]), list(wanted))]
     chosen = _risk_order(pool).head(int(capacity))
     cols = [c for c in ("company_name", "csm_name", "arr_jpy", "score", "band", "driver_ja") if c in chosen]
     out = chosen[cols].copy()
@@ -852,7 +880,7 @@ def playbook_triggers(previous: pd.DataFrame, current: pd.DataFrame, *, drop: fl
     ``drop`` points. Both frames come from ``score`` (indexed by account_id)."""
     prev = previous[["score", "band"]].rename(columns={"score": "score_before", "band": "band_before"})
     cur = current.join(prev, how="left")
-    now_red = cur["band"].astype(str).map(band_key).to_numpy() == "赤"
+    now_red = canonical_bands(cur["band"]) == "赤"
     was_red = cur["band_before"].astype(str).map(lambda b: b in ("赤", "red")).to_numpy()
     fell = (cur["score_before"] - cur["score"]).to_numpy(dtype=float) >= drop
     newly_red = now_red & ~was_red & cur["band_before"].notna().to_numpy()
