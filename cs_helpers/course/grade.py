@@ -403,8 +403,11 @@ def _timestamp(sub_dir: Path):
 
 def _store(root: Path, assignment: str, learner: str, scores: dict, failed: bool, timestamp) -> None:
     """Write one learner's grades into the real gradebook (the parent is the only writer)."""
+    import warnings
+
     from nbgrader.api import Gradebook
-    with Gradebook(db_url(root), "cs-dojo") as gb:
+    with warnings.catch_warnings(), Gradebook(db_url(root), "cs-dojo") as gb:
+        warnings.simplefilter("ignore")  # nbgrader's own update_or_create_submission triggers SQLAlchemy warnings
         gb.update_or_create_student(learner)
         if timestamp is not None:
             gb.update_or_create_submission(assignment, learner, timestamp=timestamp)

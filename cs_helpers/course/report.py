@@ -1,0 +1,221 @@
+"""``cs-dojo report``: a cohort report as one self-contained HTML file (plots embedded as base64 PNG).
+
+Written for a manager who never opens Jupyter: what share of the points the cohort earned per assignment/module and
+per question, the weakest questions, how the roleplays ended, and which learners need a 1on1 and why.
+
+1on1 rule (each learner is listed with every reason that applies):
+
+* an assignment released to the cohort was not submitted (未提出);
+* the learner's autograded score is below ``threshold`` (default 60 %) of the points on any submitted assignment;
+* grading failed and was recorded as zero (the notebook crashed, hung or was unreadable);
+* a roleplay ended in ``fail`` (``responses/*.json`` with ``ending`` / ``ending_type``).
+
+Reads ``gradebook.db``, ``roster.csv``, ``grading_log.json`` and ``submitted/*/*/responses/*.json``; writes
+``reports/cohort_report.html`` (or ``out``).
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .common import CourseError, atomic_write_text, course_root
+from .export import score_table
+
+DEFAULT_THRESHOLD = 0.6
+ENDING_LABELS = {"success": "成功", "partial": "部分的", "fail": "失敗", "failure": "失敗"}
+
+
+@dataclass
+class ReportResult:
+    path: Path
+    learners: int
+    one_on_one: list[dict] = field(default_factory=list)
+
+
+def roleplay_endings(root: Path):
+    import pandas as pd
+    rows = []
+    for path in sorted((root / "submitted").glob("*/*/responses/*.json")):
+        learner, assignment = path.parts[-4], path.parts[-3]
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, OSError, UnicodeDecodeError):
+            continue
+        if not isinstance(data, dict):
+            continue
+        ending = data.get("ending_type") or data.get("ending")
+        if isinstance(ending, dict):
+            ending = ending.get("type") or ending.get("id")
+        if not ending:
+            continue
+        rows.append({"learner_id": learner, "assignment": assignment,
+                     "scenario": str(data.get("scenario_id") or path.stem), "ending": str(ending)})
+    return pd.DataFrame(rows, columns=["learner_id", "assignment", "scenario", "ending"])
+
+
+def _png(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _table(df, columns: dict[str, str]) -> str:
+    if df.empty:
+        return "<p>該当なし</p>"
+    head = "".join(f"<th>{html.escape(label)}</th>" for label in columns.values())
+    body = []
+    for _, row in df.iterrows():
+        cells = []
+        for col in columns:
+            value = row[col]
+            if isinstance(value, float):
+                value = "" if value != value else f"{value:.0f}" if value.is_integer() else f"{value:.1f}"
+            cells.append(f"<td>{html.escape(str(value))}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def one_on_one_list(long, endings, threshold: float = DEFAULT_THRESHOLD) -> list[dict]:
+    reasons: dict[str, list[str]] = {}
+    people = long.drop_duplicates("learner_id").set_index("learner_id")
+    for (learner, assignment), group in long.groupby(["learner_id", "assignment"]):
+        status = group["status"].iloc[0]
+        if status == "missing":
+            reasons.setdefault(learner, []).append(f"{assignment} 未提出")
+            continue
+        if status == "failed":
+            reasons.setdefault(learner, []).append(f"{assignment} 採点不能で0点 ({group['reason'].iloc[0][:60]})")
+            continue
+        auto = group[group["kind"] == "auto"]
+        if not auto.empty and auto["max_score"].sum() > 0:
+            ratio = auto["score"].fillna(0).sum() / auto["max_score"].sum()
+            if ratio < threshold:
+                reasons.setdefault(learner, []).append(f"{assignment} 自動採点 {ratio:.0%} (基準 {threshold:.0%} 未満)")
+    for _, row in endings.iterrows():
+        if str(row["ending"]).lower() in {"fail", "failure"}:
+            reasons.setdefault(row["learner_id"], []).append(f"ロールプレイ「{row['scenario']}」が失敗で終了")
+    out = []
+    for learner in sorted(reasons):
+        name = people.loc[learner, "name"] if learner in people.index else ""
+        cohort = people.loc[learner, "cohort"] if learner in people.index else ""
+        out.append({"learner_id": learner, "name": name, "cohort": cohort, "reasons": " / ".join(reasons[learner])})
+    return out
+
+
+def build_report(*, course_dir: str | Path = ".", out: str | Path | None = None,
+                 assignments: list[str] | None = None, threshold: float = DEFAULT_THRESHOLD,
+                 title: str = "CS Dojo 受講状況レポート") -> ReportResult:
+    import matplotlib
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+    import pandas as pd
+    import seaborn as sns
+
+    from ..plotting import setup
+    setup()
+    root = course_root(course_dir)
+    long = score_table(course_dir=root, assignments=assignments)
+    if long.empty:
+        raise CourseError("レポートにする成績がありません。課題を release・collect・grade してから実行してください。")
+    endings = roleplay_endings(root)
+    learners = long["learner_id"].nunique()
+
+    submitted = long[long["status"] != "missing"]
+    # only cells that have a score count (manual answers not graded yet are left out of both sides)
+    scored = submitted.assign(graded_max=submitted["max_score"].where(submitted["score"].notna()))
+    per_assignment = (scored.groupby(["learner_id", "assignment", "module"], as_index=False)
+                      .agg(score=("score", lambda s: s.fillna(0).sum()), max_score=("graded_max", "sum")))
+    per_assignment = per_assignment[per_assignment["max_score"] > 0]
+    per_assignment["得点率"] = per_assignment["score"] / per_assignment["max_score"] * 100
+    graded_q = submitted.dropna(subset=["score"]).copy()
+    graded_q["得点率"] = graded_q["score"] / graded_q["max_score"] * 100
+    graded_q["設問"] = graded_q["assignment"] + " " + graded_q["question"]
+
+    sections = []
+    overview = pd.DataFrame([{
+        "受講者数": learners,
+        "提出数": int(per_assignment[["learner_id", "assignment"]].drop_duplicates().shape[0]),
+        "採点不能 (0点記録)": int(long[long["status"] == "failed"][["learner_id", "assignment"]].drop_duplicates().shape[0]),
+        "手動採点待ちの設問": int(long["needs_manual_grade"].sum()),
+        "平均得点率": f"{per_assignment['得点率'].mean():.0f}%" if not per_assignment.empty else "-",
+    }])
+    sections.append(("概要", _table(overview, {c: c for c in overview.columns})
+                     + "<p class=note>得点率は採点済みの設問だけで計算しています (手動採点待ちの記述問題は含みません)。</p>"))
+
+    if not per_assignment.empty:
+        fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+        sns.boxplot(data=per_assignment, x="assignment", y="得点率", ax=axes[0], color="#9ecae1")
+        sns.stripplot(data=per_assignment, x="assignment", y="得点率", ax=axes[0], color="#333333", size=4)
+        axes[0].set(title="課題別の得点率の分布", xlabel="課題", ylabel="得点率 (%)", ylim=(-5, 105))
+        per_module = per_assignment.groupby(["learner_id", "module"], as_index=False)[["score", "max_score"]].sum()
+        per_module["得点率"] = per_module["score"] / per_module["max_score"] * 100
+        sns.histplot(data=per_module, x="得点率", hue="module", bins=10, binrange=(0, 100), multiple="stack",
+                     ax=axes[1])
+        axes[1].set(title="モジュール別の得点率 (受講者数)", xlabel="得点率 (%)", ylabel="人数")
+        sections.append(("課題・モジュール別の得点分布", f'<img alt="課題・モジュール別の得点分布" src="{_png(fig)}">'))
+
+    if not graded_q.empty:
+        order = graded_q.groupby("設問")["得点率"].mean().sort_values().index.tolist()
+        fig, ax = plt.subplots(figsize=(8, max(2.5, 0.45 * len(order) + 1)))
+        sns.barplot(data=graded_q, y="設問", x="得点率", order=order, ax=ax, color="#4c72b0", errorbar=None)
+        ax.set(title="設問別の平均得点率 (低い順)", xlabel="平均得点率 (%)", ylabel="", xlim=(0, 100))
+        sections.append(("設問別の得点率", f'<img alt="設問別の平均得点率" src="{_png(fig)}">'))
+        weakest = (graded_q.groupby(["設問", "kind"], as_index=False)
+                   .agg(平均得点率=("得点率", "mean"), 回答者数=("learner_id", "nunique"))
+                   .sort_values("平均得点率").head(5))
+        weakest["種類"] = weakest["kind"].map({"auto": "自動採点", "manual": "記述 (手動採点)"})
+        sections.append(("つまずきの多い設問 (下位5問)",
+                         _table(weakest, {"設問": "設問", "種類": "種類", "平均得点率": "平均得点率 (%)",
+                                          "回答者数": "採点済み人数"})
+                         + "<p class=note>研修の振り返りでは、この設問の考え方を全体で確認するのがおすすめです。</p>"))
+
+    if not endings.empty:
+        shown = endings.assign(結末=endings["ending"].map(lambda e: ENDING_LABELS.get(str(e).lower(), str(e))))
+        fig, ax = plt.subplots(figsize=(7, max(2.5, 0.6 * shown["scenario"].nunique() + 1.5)))
+        sns.countplot(data=shown, y="scenario", hue="結末", ax=ax)
+        ax.set(title="ロールプレイの結末", xlabel="人数", ylabel="シナリオ")
+        sections.append(("ロールプレイの結末", f'<img alt="ロールプレイの結末" src="{_png(fig)}">'))
+    else:
+        sections.append(("ロールプレイの結末", "<p>提出物に responses/*.json (ロールプレイの記録) がありません。</p>"))
+
+    one = one_on_one_list(long, endings, threshold)
+    rule = (f"次のいずれかに当てはまる受講者を挙げています: 配布済みの課題が未提出 / 提出した課題の自動採点が {threshold:.0%} 未満 / "
+            "採点できず0点として記録 / ロールプレイが「失敗」で終了。")
+    sections.append(("1on1 をおすすめする受講者",
+                     f"<p class=note>{html.escape(rule)}</p>"
+                     + _table(pd.DataFrame(one, columns=["learner_id", "name", "cohort", "reasons"]),
+                              {"learner_id": "受講者ID", "name": "氏名", "cohort": "コホート", "reasons": "理由"})))
+
+    totals = per_assignment.pivot_table(index="learner_id", columns="assignment", values="得点率", aggfunc="mean")
+    people = long.drop_duplicates("learner_id").set_index("learner_id")[["name", "cohort"]]
+    totals = people.join(totals).reset_index()
+    cols = {"learner_id": "受講者ID", "name": "氏名", "cohort": "コホート"}
+    cols.update({c: f"{c} (%)" for c in totals.columns if c not in cols})
+    sections.append(("受講者別の得点率", _table(totals, cols)))
+
+    body = "\n".join(f"<section><h2>{html.escape(h)}</h2>{content}</section>" for h, content in sections)
+    generated = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    page = f"""<!DOCTYPE html>
+<html lang="ja"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>
+body{{font-family:"IPAexGothic","Noto Sans CJK JP","Hiragino Sans","Yu Gothic",sans-serif;max-width:60em;margin:2em auto;
+color:#222;line-height:1.6;padding:0 1em}}
+h1{{border-bottom:3px solid #2e9d5b;padding-bottom:.3em}} h2{{margin-top:2em;border-left:6px solid #2e9d5b;padding-left:.5em}}
+table{{border-collapse:collapse;margin:.5em 0}} td,th{{border:1px solid #ccc;padding:.25em .6em;text-align:left}}
+th{{background:#f3f6f4}} img{{max-width:100%}} .note{{color:#555;font-size:.95em}}
+</style></head><body>
+<h1>{html.escape(title)}</h1>
+<p class=note>作成日時: {generated} / 対象: {html.escape(', '.join(sorted(long['assignment'].unique())))} / 受講者 {learners} 人</p>
+{body}
+</body></html>
+"""
+    path = Path(out).expanduser().resolve() if out else root / "reports" / "cohort_report.html"
+    atomic_write_text(path, page)
+    return ReportResult(path, learners, one)
