@@ -20,7 +20,7 @@ from .engine import InvalidChoice, ReplayError, ScoreReport, Session, replay
 from .library import catalogue, load, scenario_ids
 from .schema import Scenario, ScenarioError, load_scenario
 
-__all__ = ["play", "check_response", "record_path", "load", "load_scenario", "scenario_ids", "catalogue",
+__all__ = ["play", "menu", "check_response", "record_path", "load", "load_scenario", "scenario_ids", "catalogue",
            "Session", "replay", "Scenario", "ScenarioError", "ScoreReport", "InvalidChoice", "ReplayError"]
 
 
@@ -30,6 +30,13 @@ def play(scenario_id: str, *, graded: bool = False, hints: bool | None = None,
     from .widget import RoleplayWidget
 
     return RoleplayWidget(load(scenario_id), graded=graded, hints=hints, base=base)
+
+
+def menu(*, base: Union[str, Path, None] = None):
+    """A drop-down of every shipped scenario with a start button (practice mode)."""
+    from .widget import ScenarioMenu
+
+    return ScenarioMenu(base=base)
 
 
 def record_path(scenario_id: str, choice_ids: Iterable[str], *, base: Union[str, Path, None] = None,

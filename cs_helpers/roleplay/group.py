@@ -163,3 +163,26 @@ def group_view(files: Union[Iterable[PathLike], Mapping[str, Iterable[PathLike]]
     view = collect(files, library.load(scenario_id) if scenario_id else None)
     plot(view)
     return view
+
+
+def simulate(scenario_id: str, groups: Iterable[str] = ("Aチーム", "Bチーム", "Cチーム"), per_group: int = 4,
+             *, base: PathLike, seed: int = 0) -> dict[str, list[Path]]:
+    """Write response files of simulated participants (random choices) under ``base``, for demos and tests.
+    Returns ``{group label: [response files]}``, ready for :func:`group_view`."""
+    import random
+
+    from . import library
+    from .analysis import random_walk
+    from .responses import save_session
+
+    scenario = library.load(scenario_id)
+    out: dict[str, list[Path]] = {}
+    for g, label in enumerate(groups):
+        files = []
+        for i in range(per_group):
+            rng = random.Random(f"{seed}|{label}|{i}")
+            session = random_walk(scenario, rng)
+            files.append(save_session(session, base=Path(base) / f"g{g}_{i}", learner=f"sample{g}{i}",
+                                      mode="practice"))
+        out[label] = files
+    return out

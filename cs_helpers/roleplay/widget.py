@@ -278,3 +278,45 @@ class RoleplayWidget:
     def __repr__(self) -> str:
         state = "終了" if self.finished else f"{len(self.path)} 回選択"
         return f"<ロールプレイ {self.scenario.id}: {state}>"
+
+
+class ScenarioMenu:
+    """Pick any shipped scenario from a list and play it (practice mode) below the menu."""
+
+    def __init__(self, scenario_ids: list[str] | None = None, *, base: Union[str, Path, None] = None):
+        from . import library
+
+        ids = scenario_ids or library.scenario_ids()
+        self.scenarios = {sid: library.load(sid) for sid in ids}
+        self.base = base
+        self.current: RoleplayWidget | None = None
+        self.dropdown = widgets.Dropdown(
+            options=[(f"{sc.title}（{sc.estimated_minutes}分）", sid) for sid, sc in self.scenarios.items()],
+            description="シナリオ", layout=widgets.Layout(width="100%"), style={"description_width": "initial"})
+        self.dropdown.add_class("cs-rp-menu-select")
+        self.summary = widgets.HTML()
+        self.start_button = widgets.Button(description="このシナリオで始める", icon="play", tooltip="start",
+                                           button_style="primary", layout=widgets.Layout(width="auto"))
+        self.start_button.add_class("cs-rp-menu-start")
+        self.area = widgets.VBox()
+        self.dropdown.observe(lambda _c: self._describe(), names="value")
+        self.start_button.on_click(lambda _b: self.start())
+        self.root = widgets.VBox([self.dropdown, self.summary, self.start_button, self.area])
+        self.root.add_class("cs-rp-menu")
+        self._describe()
+
+    def _describe(self) -> None:
+        sc = self.scenarios.get(self.dropdown.value)
+        self.summary.value = f"<div class='cs-rp-muted'>{_p(sc.summary)}</div>" if sc else ""
+
+    def start(self, scenario_id: str | None = None) -> RoleplayWidget:
+        if scenario_id is not None:
+            self.dropdown.value = scenario_id
+        self.current = RoleplayWidget(self.scenarios[self.dropdown.value], base=self.base)
+        self.area.children = (self.current.root,)
+        return self.current
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.root)
