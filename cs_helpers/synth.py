@@ -111,7 +111,7 @@ def _accounts(seed: int) -> tuple[pd.DataFrame, dict[str, Destiny]]:
             touch = "low"
         else:
             touch = "tech"
-        if rng.random() < 0.08:  # some assignments do not match the rule (module 03 asks learners to spot them)
+        if rng.random() < 0.08:  # about 5% end up not matching the rule (module 03 asks learners to spot them)
             touch = ["high", "low", "tech"][rng.integers(3)]
         csm_id, csm_name = CSMS[rng.integers(len(CSMS))]
 
