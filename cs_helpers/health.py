@@ -446,18 +446,37 @@ def contributions(features: pd.DataFrame, weights: Mapping[str, float] | None = 
                   scale: Scale | None = None) -> pd.DataFrame:
     """Each component's share of the composite (weight x z / sum of weights), one column per component.
 
-    Negative values pull the score down; the most negative one is the account's main *driver*.
+    Negative values pull the score down. Heavily weighted components dominate here; to see what is
+    *unusual* about an account (the basis of its driver), use ``component_scores``.
     """
     w = _weights(weights) if scale is None else scale.weights
-    if scale is None:
-        z = normalise(features)
-    else:
-        z = normalise(features, scale.mean, scale.std, clip=scale.clip)
+    z = normalise(features) if scale is None else normalise(features, scale.mean, scale.std, clip=scale.clip)
     total = sum(w.values())
     out = pd.DataFrame(0.0, index=features.index, columns=list(COMPONENTS))
     for k, v in w.items():
         out[k.rpartition("_")[0]] += v * z[k] / total
     return out
+
+
+def _component_z(z: pd.DataFrame, w: dict[str, float]) -> pd.DataFrame:
+    keys = [k for k in COMPONENTS if any(f.rpartition("_")[0] == k for f in w)]
+    data = {}
+    for k in keys:
+        parts = {f: v for f, v in w.items() if f.rpartition("_")[0] == k}
+        data[k] = sum(v * z[f].to_numpy() for f, v in parts.items()) / sum(parts.values())
+    return pd.DataFrame(data, index=z.index)
+
+
+def component_scores(features: pd.DataFrame, weights: Mapping[str, float] | None = None,
+                     scale: Scale | None = None) -> pd.DataFrame:
+    """Each weighted component's own standardised value (weight-averaged over its level and trend).
+
+    0 is the average account, -1 one standard deviation less healthy. The lowest one is the account's
+    main *driver*: what is most out of line for this account, whatever its weight in the score.
+    """
+    w = _weights(weights) if scale is None else scale.weights
+    z = normalise(features) if scale is None else normalise(features, scale.mean, scale.std, clip=scale.clip)
+    return _component_z(z, w)
 
 
 def score(features: pd.DataFrame, weights: Mapping[str, float] | None = None,
@@ -485,11 +504,9 @@ def score(features: pd.DataFrame, weights: Mapping[str, float] | None = None,
     out["band"] = bands(out["score"], thresholds)
     # driver: the weighted component whose own (weight-averaged) z-score is lowest, i.e. what is most
     # unusual about this account, so that the playbook addresses it.
-    keys = np.array([k for k in COMPONENTS if any(f.rpartition("_")[0] == k for f in w)])
-    comp_z = np.column_stack([
-        sum(v * z[f].to_numpy() for f, v in w.items() if f.rpartition("_")[0] == k)
-        / sum(v for f, v in w.items() if f.rpartition("_")[0] == k) for k in keys])
-    worst = comp_z.argmin(axis=1)
+    comp_z = _component_z(z, w)
+    keys = np.array(comp_z.columns)
+    worst = comp_z.to_numpy().argmin(axis=1)
     out["driver"] = keys[worst]
     out["driver_ja"] = np.array([COMPONENTS[k].ja for k in keys])[worst]
     logins = features["logins"].to_numpy(dtype=float) if "logins" in features else np.full(len(features), np.nan)
@@ -668,6 +685,16 @@ class Backtest:
     def churn_rate(self) -> float:
         return float(self.frame["churned"].mean())
 
+    def by_cutoff(self) -> pd.DataFrame:
+        """Accounts, churners, AUC and naive AUC at each cutoff (one cutoff has few churners: expect noise)."""
+        rows = []
+        for c, g in self.frame.groupby("cutoff", sort=True):
+            two_classes = 0 < g["churned"].sum() < len(g)
+            rows.append({"cutoff": pd.Timestamp(c).date(), "accounts": len(g), "churned": int(g["churned"].sum()),
+                         "auc": auc(g["churned"], g["score"]) if two_classes else float("nan"),
+                         "naive_auc": auc(g["churned"], g["naive_score"]) if two_classes else float("nan")})
+        return pd.DataFrame(rows).set_index("cutoff")
+
     def summary(self) -> pd.DataFrame:
         """The headline numbers with Japanese labels, for display in a notebook."""
         rows = [
@@ -738,6 +765,17 @@ def backtest_pooled(tables: Mapping[str, pd.DataFrame], cutoffs: Iterable, horiz
         raise ValueError("カットオフを1つ以上指定してください。")
     frame = pd.concat([_labelled(tables, c, horizon_days, weights, thresholds) for c in cs])
     return _result(frame, cs, horizon_days, weights)
+
+
+def rescore(result: Backtest, weights: Mapping[str, float] | None = None,
+            thresholds: Mapping[str, float] | Sequence[float] | None = None) -> Backtest:
+    """The same backtest (same accounts, cutoffs and outcomes) scored again with other weights or thresholds.
+
+    Features are reused, so comparing many weightings costs little; normalisation is still per cutoff.
+    """
+    derived = {"score", "band", "driver", "driver_ja", "naive_score"}
+    frame = score(result.frame[[c for c in result.frame.columns if c not in derived]], weights, thresholds)
+    return _result(frame, result.cutoffs, result.horizon_days, weights)
 
 
 def quarter_ends(start, end) -> list[pd.Timestamp]:
@@ -903,6 +941,7 @@ COLUMN_JA = {
     "score_cut": "スコアの境目", "churned_reached": "接触できた解約顧客", "precision": "適合率", "recall": "再現率",
     "capacity": "対応できる件数", "first_red": "初めて赤になった時点", "lead_days": "解約までの日数",
     "churn_date": "解約日", "last_snapshot": "最後の計測時点", "detected": "事前に検知", "band_name": "帯",
+    "cutoff": "カットオフ", "auc": "AUC", "naive_auc": "素朴なスコアのAUC",
 }
 
 

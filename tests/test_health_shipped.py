@@ -82,3 +82,16 @@ def test_capacity_call_list_and_triggers(tables):
     prev = health.score(health.features_at(tables, "2026-02-28"))
     trig = health.playbook_triggers(prev, bt.frame)
     assert len(trig) > 0 and trig["playbook"].notna().all()
+
+
+def test_rescore_and_by_cutoff_match_fresh_backtests(tables, pooled):
+    w = {"utilisation_level": 1.0, "nps_level": 0.5}
+    again = health.rescore(pooled, w)
+    fresh = health.backtest_pooled(tables, CUTOFFS, weights=w)
+    assert again.auc == pytest.approx(fresh.auc)
+    assert again.frame["score"].tolist() == fresh.frame["score"].tolist()
+    per = pooled.by_cutoff()
+    assert list(per.index.astype(str)) == [str(c.date()) for c in CUTOFFS]
+    one = health.backtest(tables, CUTOFFS[3])
+    assert per.iloc[3]["auc"] == pytest.approx(one.auc) and per.iloc[3]["churned"] == one.frame["churned"].sum()
+    assert per["accounts"].sum() == len(pooled.frame)
