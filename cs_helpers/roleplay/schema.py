@@ -97,9 +97,13 @@ def _convert(node: yaml.Node, constructor: yaml.constructor.SafeConstructor, dup
     return constructor.construct_object(node, deep=True)
 
 
+# libyaml's parser when available (about 10x faster); both give nodes with line marks.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def read_yaml(text: str) -> tuple[Any, list[_DuplicateKey]]:
     """Parse YAML into LineDict/LineList trees. Raises ``yaml.YAMLError`` on syntax errors."""
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     try:
         root = loader.get_single_node()
         dupes: list[_DuplicateKey] = []
@@ -440,7 +444,7 @@ def _state(ctx: _Ctx, data: Any, line: int) -> dict[str, StateVar]:
             if not isinstance(initial, bool):
                 ctx.error(spec.line_of("initial"), "state", f"「{name}」(bool) の initial は true / false にしてください",
                           "out-of-range")
-                continue
+                initial = False  # keep the variable declared so later checks do not cascade
             out[name] = StateVar(name, "bool", initial, 0, 1, str(label), hint, vline)
         elif vtype == "int":
             lo, hi, initial = spec.get("min"), spec.get("max"), spec.get("initial")
@@ -456,7 +460,7 @@ def _state(ctx: _Ctx, data: Any, line: int) -> dict[str, StateVar]:
             if not lo <= initial <= hi:
                 ctx.error(spec.line_of("initial"), "state",
                           f"「{name}」の初期値 {initial} が範囲 {lo}〜{hi} の外にあります", "out-of-range")
-                continue
+                initial = max(lo, min(hi, initial))  # keep it declared so later checks do not cascade
             out[name] = StateVar(name, "int", initial, lo, hi, str(label), hint, vline)
         else:
             ctx.error(spec.line_of("type"), "state", f"「{name}」の type は int か bool にしてください（{vtype!r}）",
@@ -670,7 +674,7 @@ def parse_data(data: Any, file: str = "<scenario>", dupes: Iterable[_DuplicateKe
         clist = n.get("choices")
         node_choices: list[Choice] = []
         if not isinstance(clist, LineList) or not clist:
-            ctx.error(n.line_of("choices"), nid, "選択肢 (choices) がありません。会話が行き止まりになります", "dead-end")
+            ctx.error(n.line_of("choices") if "choices" in n else nline, nid, "選択肢 (choices) がありません。会話が行き止まりになります", "dead-end")
             clist = LineList()
             clist.item_lines = []
         for c, cline in zip(clist, clist.item_lines):
