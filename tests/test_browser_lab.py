@@ -29,9 +29,11 @@ import pytest
 from tests.browser import lab_page as lp
 from tests.browser.lab_server import REPO_ROOT, make_lab
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+# One JupyterLab and one Chromium serve the whole module; under `pytest -n ... --dist loadgroup` it stays on one worker.
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
-ARTIFACTS = REPO_ROOT / "test-artifacts" / "browser"
+# Under xdist each worker that runs these tests gets its own folder, so they never delete each other's files.
+ARTIFACTS = REPO_ROOT / "test-artifacts" / "browser" / os.environ.get("PYTEST_XDIST_WORKER", "")
 FIXTURES = REPO_ROOT / "tests" / "fixtures" / "browser"
 ORIENTATION = "curriculum/00_orientation.ipynb"
 ROLEPLAY = "curriculum/03.1_roleplay.ipynb"
@@ -321,28 +323,24 @@ def test_nbgrader_assignment_list_and_formgrader_load(page, lab, artifacts, watc
 
 
 # -- 4. the widget check can fail -------------------------------------------------------------------------------
-def test_widget_check_fails_when_widget_manager_is_off(context, artifacts, tmp_path_factory):
+def test_widget_check_fails_when_widget_manager_is_off(page, lab, artifacts, watch):
     """Same checks on a small notebook with ipywidgets' JupyterLab manager switched off: they must object."""
     shots = artifacts
     rel_path = "curriculum/browser_lab_smoke.ipynb"
-    server = make_lab(tmp_path_factory.mktemp("browser-lab-broken"), ARTIFACTS / "jupyterlab-no-widgets.log",
-                      {rel_path: FIXTURES / "lab_smoke.ipynb"}, disabled_extensions=(WIDGET_MANAGER,))
-    watch = lp.PageWatch()
-    with server:
-        page = context.new_page()
-        watch.attach(page)
-        try:
-            cells, saved = _run_notebook(page, server, shots, watch, rel_path, "no-widget-manager")
-            expected, problems = lp.widget_problems(cells, saved)
-            widget_cell = next((c["index"] for c in cells if "Button" in " ".join(o["text"] for o in c["outputs"])),
-                               len(cells) - 1)
-            shots.element(lp.cell_locator(page, widget_cell), "no-widget-manager-widget-cell")
-        finally:
-            page.close()
-            watch.write(ARTIFACTS / "console-no-widget-manager.log")
+    shutil.copy2(FIXTURES / "lab_smoke.ipynb", lab.course_dir / rel_path)
+    lab.set_disabled_extensions(lab.disabled_extensions + (WIDGET_MANAGER,))
+    try:
+        cells, saved = _run_notebook(page, lab, shots, watch, rel_path, "no-widget-manager")
+        expected, problems = lp.widget_problems(cells, saved)
+        widget_cell = next((c["index"] for c in cells if "Button" in " ".join(o["text"] for o in c["outputs"])),
+                           len(cells) - 1)
+        shots.element(lp.cell_locator(page, widget_cell), "no-widget-manager-widget-cell")
+    finally:
+        lab.set_disabled_extensions(tuple(x for x in lab.disabled_extensions if x != WIDGET_MANAGER))
     assert expected == 1, f"the smoke notebook should produce one widget output, got {expected}"
     assert problems and "0 drawn" in problems[0], f"widget check did not notice the missing manager: {problems}"
     # The plot and text still render: only the widget check objects.
     assert lp.plot_images(cells), "the smoke notebook's plot should still be drawn without the widget manager"
     # The page console check notices it too (JupyterLab logs the widget comms it cannot open).
-    assert any("comm" in e for e in watch.errors()), f"no console error without the widget manager: {watch.errors()}"
+    errors = watch.errors({"no-widget-manager"})
+    assert any("comm" in e for e in errors), f"no console error without the widget manager: {errors}"

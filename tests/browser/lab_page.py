@@ -26,6 +26,8 @@ CHROMIUM_ARGS = [
 ]
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 STDERR_MIME = "application/vnd.jupyter.stderr"
+# What ipywidgets' JupyterLab manager shows instead of a widget it could not draw.
+WIDGET_FAILURE_TEXT = r"Error displaying widget|Loading widget|Click to show javascript error"
 INSTALL_HINT = "sudo apt-get install chromium fonts-noto-cjk   (or run: bash scripts/install_browser.sh as root)"
 
 
@@ -76,7 +78,8 @@ class PageWatch:
             self.offline_violations.append({"step": self.step, "url": request.url})
 
     def errors(self, steps: set[str] | None = None) -> list[str]:
-        """Console errors and page errors (optionally only for ``steps``), minus the documented harmless ones."""
+        """Console errors, page errors and off-machine requests (optionally only for ``steps``), minus the
+        documented harmless console errors."""
         found = []
         for entry in self.console:
             if entry["type"] != "error" or (steps and entry["step"] not in steps):
@@ -87,6 +90,9 @@ class PageWatch:
         for entry in self.page_errors:
             if not steps or entry["step"] in steps:
                 found.append(f"[{entry['step']}] uncaught page error: {entry['text']}")
+        for entry in self.offline_violations:  # the course must work offline: the page may only ask 127.0.0.1
+            if not steps or entry["step"] in steps:
+                found.append(f"[{entry['step']}] request to a non-loopback address: {entry['url']}")
         return found
 
     def write(self, path: Path) -> None:
@@ -273,7 +279,8 @@ def widget_problems(cells: list[dict], saved: dict) -> tuple[int, list[str]]:
         if not expected:
             continue
         drawn = [o for o in cell["outputs"]
-                 if o["widgetParts"] > 0 and not re.search(r"Error displaying widget|Loading widget", o["text"])]
+                 if o["widgetParts"] > 0 and "widget-error" not in o["classes"]
+                 and not re.search(WIDGET_FAILURE_TEXT, o["text"])]
         if len(drawn) < expected:
             shown = "; ".join(f"{o['mime'] or 'widget?'}: {o['text'][:120]!r}" for o in cell["outputs"])
             problems.append(f"cell {cell['index']} {cell['prompt'].strip()}: {expected} widget output(s) from the "

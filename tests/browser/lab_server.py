@@ -20,6 +20,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # sitecustomize that blocks and logs non-loopback connections in the server and every kernel it starts.
 NETGUARD = REPO_ROOT / "tests" / "netguard"
@@ -105,10 +107,7 @@ class LabServer:
 
     def _write_config(self) -> None:
         config_dir = self.state_dir / "jupyter_config"
-        (config_dir / "labconfig").mkdir(parents=True, exist_ok=True)
-        # Lab extensions to switch off for this run (used to prove the tests notice a missing widget manager).
-        page_config = {"disabledExtensions": {name: True for name in self.disabled_extensions}}
-        (config_dir / "labconfig" / "page_config.json").write_text(json.dumps(page_config), encoding="utf-8")
+        self.set_disabled_extensions(self.disabled_extensions)
         # Never ask about (or fetch) Jupyter news and updates: offline, and the toast would cover the page.
         settings = {
             "apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
@@ -131,6 +130,18 @@ class LabServer:
             f"c.Exchange.root = {str(exchange)!r}\n",
             encoding="utf-8",
         )
+
+    def set_disabled_extensions(self, names: tuple[str, ...]) -> None:
+        """Switch lab extensions off (or back on with ``()``) for pages loaded from now on.
+
+        jupyterlab_server reads ``labconfig/page_config.json`` on every page request, so a running server
+        applies it to the next page load. Used to prove the tests notice a missing widget manager.
+        """
+        self.disabled_extensions = tuple(names)
+        labconfig = self.state_dir / "jupyter_config" / "labconfig"
+        labconfig.mkdir(parents=True, exist_ok=True)
+        page_config = {"disabledExtensions": {name: True for name in self.disabled_extensions}}
+        (labconfig / "page_config.json").write_text(json.dumps(page_config), encoding="utf-8")
 
     def _command(self) -> list[str]:
         cmd = [
@@ -199,32 +210,50 @@ class LabServer:
         return "--- JupyterLab log (tail) ---\n" + "\n".join(text.splitlines()[-lines:])
 
     def stop(self) -> None:
-        """Stop the server and everything it started (kernels share its process group)."""
+        """Stop the server, its process group and every kernel it started, whatever state they are in.
+
+        jupyter_client starts each kernel in a session of its own, so killing the server's process group does
+        not reach them: they are listed first (psutil) and killed if they outlive a graceful shutdown.
+        """
         proc, self.proc = self.proc, None
         if proc is not None:
+            descendants = []
+            try:
+                descendants = psutil.Process(proc.pid).children(recursive=True)
+            except psutil.Error:
+                pass
             try:
                 pgid = os.getpgid(proc.pid)
             except ProcessLookupError:
                 pgid = None
-            if pgid is not None:
-                for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
-                    try:
-                        os.killpg(pgid, sig)
-                    except ProcessLookupError:
-                        break
-                    try:
-                        proc.wait(timeout=wait)
-                    except subprocess.TimeoutExpired:
-                        continue
-                    # The leader is gone; make sure no kernel of its group survives it.
-                    try:
-                        os.killpg(pgid, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
+            # SIGTERM lets JupyterLab shut its kernels down (killing kernels first would only make its restarter
+            # start new ones); SIGKILL to the group if it does not exit in time, then to any kernel left over.
+            for sig, wait in ((signal.SIGTERM, 8), (signal.SIGKILL, 5)):
+                if pgid is None:
                     break
+                try:
+                    os.killpg(pgid, sig)
+                except ProcessLookupError:
+                    break
+                try:
+                    proc.wait(timeout=wait)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+            if pgid is not None:
+                try:  # anything left in the server's group (helpers it spawned)
+                    os.killpg(pgid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
             if proc.poll() is None:
                 proc.kill()
                 proc.wait(timeout=5)
+            for child in descendants:  # kernels, in their own sessions
+                try:
+                    child.kill()
+                except psutil.Error:
+                    pass
+            psutil.wait_procs(descendants, timeout=5)
         if self._log_file is not None:
             self._log_file.close()
             self._log_file = None
