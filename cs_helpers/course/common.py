@@ -171,42 +171,38 @@ def cell_tags(cell: dict) -> list[str]:
     return [str(t) for t in tags] if isinstance(tags, list) else []
 
 
-def hidden_test_snippets(notebooks: Iterable[Path], min_len: int = 6) -> list[str]:
-    """Lines inside ``BEGIN HIDDEN TESTS`` regions of source notebooks (what must never leak)."""
-    snippets: list[str] = []
+def _region_lines(notebooks: Iterable[Path], markers: tuple[str, str], min_len: int) -> list[str]:
+    """Distinctive lines inside ``markers`` regions: lines that also occur outside any such region (e.g. a visible
+    test repeated in the hidden block, or ``import pandas as pd``) are left out, since they are not secret."""
+    inside_lines: list[str] = []
+    outside: set[str] = set()
     for path in notebooks:
         for cell in read_json_notebook(path).get("cells", []):
             inside = False
             for line in cell_source(cell).splitlines():
-                if HIDDEN_MARKERS[0] in line:
+                text = line.strip()
+                if markers[0] in line:
                     inside = True
                     continue
-                if HIDDEN_MARKERS[1] in line:
+                if markers[1] in line:
                     inside = False
                     continue
-                text = line.strip()
-                if inside and len(text) >= min_len and not text.startswith("#"):
-                    snippets.append(text)
-    return snippets
+                if inside:
+                    if len(text) >= min_len and not text.startswith("#"):
+                        inside_lines.append(text)
+                else:
+                    outside.add(text)
+    return [t for t in dict.fromkeys(inside_lines) if t not in outside]
+
+
+def hidden_test_snippets(notebooks: Iterable[Path], min_len: int = 6) -> list[str]:
+    """Lines inside ``BEGIN HIDDEN TESTS`` regions of source notebooks (what must never leak)."""
+    return _region_lines(list(notebooks), HIDDEN_MARKERS, min_len)
 
 
 def solution_snippets(notebooks: Iterable[Path], min_len: int = 12) -> list[str]:
     """Distinctive lines inside ``BEGIN SOLUTION`` regions (used to check a release is clean)."""
-    snippets: list[str] = []
-    for path in notebooks:
-        for cell in read_json_notebook(path).get("cells", []):
-            inside = False
-            for line in cell_source(cell).splitlines():
-                if SOLUTION_MARKERS[0] in line:
-                    inside = True
-                    continue
-                if SOLUTION_MARKERS[1] in line:
-                    inside = False
-                    continue
-                text = line.strip()
-                if inside and len(text) >= min_len and not text.startswith("#"):
-                    snippets.append(text)
-    return snippets
+    return _region_lines(list(notebooks), SOLUTION_MARKERS, min_len)
 
 
 def find_leaks(files: Iterable[Path], snippets: Iterable[str], markers: Iterable[str] = LEAK_MARKERS) -> list[str]:
