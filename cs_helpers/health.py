@@ -932,6 +932,18 @@ def playbook_triggers(previous: pd.DataFrame, current: pd.DataFrame, *, drop: fl
     return _risk_order(out)
 
 
+#: Cutoffs for the module 04 exercise: month ends and mid-month days (a mid-month cutoff must not use
+#: that month's usage). All leave 90 days of known outcomes before the end of the shipped data.
+EXERCISE_CUTOFFS = ("2025-06-15", "2025-08-31", "2025-09-15", "2025-11-30", "2025-12-20",
+                    "2026-01-31", "2026-02-14", "2026-03-31", "2026-04-30", "2026-05-15")
+
+
+def exercise_variant(seed: int) -> dict:
+    """Per-learner settings of the module 04 exercise from ``learner_seed(...)``: cutoff and weekly capacity."""
+    return {"cutoff": pd.Timestamp(EXERCISE_CUTOFFS[seed % len(EXERCISE_CUTOFFS)]),
+            "capacity": 12 + (seed // len(EXERCISE_CUTOFFS)) % 13}
+
+
 COLUMN_JA = {
     "accounts": "社数", "churned": "解約数", "churn_rate": "解約率", "lift": "リフト", "share_of_churn": "解約に占める割合",
     "touch_minutes": "面談時間 (分, 90日)", "share_of_accounts": "社数の割合", "share_of_touch": "面談時間の割合",
