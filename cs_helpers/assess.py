@@ -39,6 +39,7 @@ answers (mindset questions, reflections). Notes go to ``notes_path(module)`` =
 """
 from __future__ import annotations
 
+import base64
 import json
 import math
 import os
@@ -517,14 +518,6 @@ def figure_png(fig) -> bytes:
     return buf.getvalue()
 
 
-class _PNG:
-    def __init__(self, data: bytes):
-        self.data = data
-
-    def _repr_png_(self) -> bytes:
-        return self.data
-
-
 class SelfAssessmentWidget:
     """Sliders 1–5 for every competency item and trait, a save button and a radar chart.
 
@@ -545,7 +538,7 @@ class SelfAssessmentWidget:
             start = None
         self._start = start
         self.sliders: dict[str, Any] = {}
-        style = {"description_width": "initial"}
+        style = {"description_width": "190px"}  # one label width, so the sliders line up
         pages, titles = [], []
         for g in COMPETENCIES:
             rows = [w.HTML(f"<div style='color:#555'>{g.description}</div>")]
@@ -553,7 +546,7 @@ class SelfAssessmentWidget:
                 value = (start.competencies.get(g.key, {}).get(i.key, default) if start else default)
                 s = w.IntSlider(value=value, min=SCALE[0], max=SCALE[1], step=1,
                                 description=i.name + (" ★" if i.new_in_v3 else ""), style=style,
-                                layout=w.Layout(width="420px"), tooltip=i.description)
+                                layout=w.Layout(width="430px", min_width="430px"), tooltip=i.description)
                 self.sliders[f"{g.key}.{i.key}"] = s
                 rows.append(w.HBox([s, w.HTML(f"<span style='color:#666;font-size:90%'>{i.description}</span>")]))
             pages.append(w.VBox(rows))
@@ -562,7 +555,7 @@ class SelfAssessmentWidget:
         for t in TRAITS:
             value = start.traits.get(t.key, default) if start else default
             s = w.IntSlider(value=value, min=SCALE[0], max=SCALE[1], step=1, description=t.name, style=style,
-                            layout=w.Layout(width="420px"), tooltip=t.description)
+                            layout=w.Layout(width="430px", min_width="430px"), tooltip=t.description)
             self.sliders[f"traits.{t.key}"] = s
             trait_rows.append(w.HBox([s, w.HTML(f"<span style='color:#666;font-size:90%'>{t.description}</span>")]))
         pages.append(w.VBox(trait_rows))
@@ -572,8 +565,9 @@ class SelfAssessmentWidget:
         self.note = w.Textarea(placeholder="メモ (任意): 点数をつけた理由や、思い浮かんだ具体的な場面",
                                layout=w.Layout(width="95%", height="60px"),
                                value=start.note if start else "")
-        self.save_button = w.Button(description="保存してグラフを表示", button_style="primary", icon="save")
-        self.chart_button = w.Button(description="グラフだけ表示", icon="line-chart")
+        self.save_button = w.Button(description="保存してグラフを表示", button_style="primary", icon="save",
+                                    layout=w.Layout(width="auto"))
+        self.chart_button = w.Button(description="グラフだけ表示", icon="line-chart", layout=w.Layout(width="auto"))
         self.status = w.HTML()
         self.output = w.Output()
         self.save_button.on_click(lambda _b: self.save())
@@ -624,8 +618,9 @@ class SelfAssessmentWidget:
         plt.close(fig)
         top, low = strengths_and_gaps(prof)
         # append_* work with or without a running kernel (tests drive the widget directly)
-        self.output.outputs = ()
-        self.output.append_display_data(_PNG(png))
+        self.output.outputs = ({"output_type": "display_data", "metadata": {},
+                                "data": {"image/png": base64.b64encode(png).decode("ascii"),
+                                         "text/plain": "<自己診断のレーダーチャート>"}},)
         if top:
             self.output.append_stdout(f"高めの項目: {'、'.join(top)}\n伸びしろの項目: {'、'.join(low)}\n")
         else:
@@ -702,13 +697,13 @@ class NotesWidget:
             saved = {}
         self.areas = {k: w.Textarea(value=saved.get(k, ""), layout=w.Layout(width="95%", height=height))
                       for k in self.questions}
-        self.button = w.Button(description="保存する", button_style="primary", icon="save")
+        self.button = w.Button(description="保存する", button_style="primary", icon="save", layout=w.Layout(width="auto"))
         self.status = w.HTML()
         self.button.on_click(lambda _b: self.save())
         rows = []
         for k, q in self.questions.items():
             rows += [w.HTML(f"<b>{q}</b>"), self.areas[k]]
-        self.widget = w.VBox(rows + [self.button, self.status])
+        self.widget = w.VBox(rows + [w.HBox([self.button]), self.status])
         self.saved_path: Path | None = None
 
     def answers(self) -> dict[str, str]:

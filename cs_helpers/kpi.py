@@ -428,12 +428,13 @@ class CascadeBuilder:
         sections = []
         for lv in LEVELS:
             lab = LEVEL_LABELS[lv]
-            add = w.Button(description=f"{lab['kpi_short']}を追加", icon="plus")
+            add = w.Button(description=f"{lab['kpi_short']}を追加", icon="plus", layout=w.Layout(width="auto"))
             add.on_click(lambda _b, lv=lv: self.add_kpi(lv))
             sections.append(w.VBox([w.HTML(f"<h4 style='margin:8px 0 2px'>{lab['name']}: {lab['statement']}</h4>"),
-                                    self.statements[lv], w.HTML(f"<b>{lab['kpi']}</b>"), self.boxes[lv], add]))
-        self.check_button = w.Button(description="つながりをチェック", button_style="primary", icon="check")
-        self.save_button = w.Button(description="保存する", icon="save")
+                                    self.statements[lv], w.HTML(f"<b>{lab['kpi']}</b>"), self.boxes[lv], w.HBox([add])]))
+        self.check_button = w.Button(description="つながりをチェック", button_style="primary", icon="check",
+                                     layout=w.Layout(width="auto"))
+        self.save_button = w.Button(description="保存する", icon="save", layout=w.Layout(width="auto"))
         self.output = w.Output()
         self.status = w.HTML()
         self.check_button.on_click(lambda _b: self.check())

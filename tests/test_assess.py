@@ -182,7 +182,7 @@ def test_widget_writes_nothing_until_saved_then_saves_slider_values(home):
     assert saved.competencies["communication"]["non_verbal"] == 5
     assert saved.traits["logic"] == 1 and saved.note == "沈黙に気づける"
     assert "保存しました" in w.status.value
-    assert len(w.output.outputs) >= 1  # the chart was drawn
+    assert w.output.outputs[0]["data"]["image/png"].startswith("iVBOR")  # the chart was drawn (base64 PNG)
     again = assess.SelfAssessmentWidget(learner="t1")  # re-opening starts from the saved answers
     assert again.sliders["communication.non_verbal"].value == 5 and again.note.value == "沈黙に気づける"
     again.set_scores({"communication.non_verbal": 4})

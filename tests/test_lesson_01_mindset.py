@@ -80,7 +80,6 @@ def test_lesson_01_runs_personalised_checks_and_widgets(tmp_path, monkeypatch):
     nb = nbformat.read(LESSON, as_version=4)
     check_cells = [c for c in nb.cells if c.cell_type == "code" and c.source.startswith("# 答え合わせ")]
     assert len(check_cells) == len(ANSWERS)
-    assert all(c.metadata.get("jupyter", {}).get("source_hidden") for c in check_cells)
     n_original = len(nb.cells)
 
     new = nbformat.v4.new_code_cell
