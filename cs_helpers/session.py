@@ -209,6 +209,7 @@ class Summary:
     profiles: int
     reflections: int
     responses: dict[str, int]
+    groups: list[str] = field(default_factory=list)    # labels in the roleplay views (group name or teams)
     skipped: list[dict] = field(default_factory=list)  # {"file": ..., "reason": ...} for the organiser only
 
 
@@ -334,10 +335,8 @@ def summarize(session_dir: str | Path, *, teams: bool = False, min_group: int = 
     images: list[Path] = []
     sections: list[str] = []
     with tempfile.TemporaryDirectory(prefix="cs-dojo-session-") as tmp:
-        units = []
-        for_zip_errors = Path(tmp)
         try:
-            units = _units(collected, teams, for_zip_errors)
+            units = _units(collected, teams, Path(tmp))
         except (SessionError, zipfile.BadZipFile, OSError) as exc:
             raise SessionError(f"collected/ の読み込みに失敗しました: {exc}") from None
         # --- roleplay: one group view per scenario, reusing cs_helpers.roleplay.group ---------------
@@ -353,6 +352,7 @@ def summarize(session_dir: str | Path, *, teams: bool = False, min_group: int = 
                     continue
                 by_scenario.setdefault(sid, {}).setdefault(label or str(meta.get("group") or "全員"), []).append(path)
         responses: dict[str, int] = {}
+        labels: set[str] = set()
         rp_html = []
         for sid in sorted(by_scenario):
             files = by_scenario[sid]
@@ -373,6 +373,7 @@ def summarize(session_dir: str | Path, *, teams: bool = False, min_group: int = 
                 rp_html.append(f"<p>「{html.escape(view.scenario.title)}」: 確認できた記録が{len(view.endings)}件のため"
                                f"表示しません ({min_group}件以上で表示します)。</p>")
                 continue
+            labels.update(map(str, view.endings["group"].unique()))
             fig = rp_group.plot(view)
             png = _fig_png(fig)
             name = f"roleplay_{sid}.png"
@@ -424,7 +425,8 @@ def summarize(session_dir: str | Path, *, teams: bool = False, min_group: int = 
     page = _page(meta, len(units), sections, len(skipped))
     html_path = target / "summary.html"
     html_path.write_text(page, encoding="utf-8")
-    return Summary(folder, html_path, images, len(units), len(profiles), len(writers), responses, skipped)
+    return Summary(folder, html_path, images, len(units), len(profiles), len(writers), responses, sorted(labels),
+                   skipped)
 
 
 def _page(meta: dict, participants: int, sections: list[str], skipped: int) -> str:
