@@ -123,10 +123,12 @@ class LabServer:
         exchange = self.state_dir / "exchange"
         exchange.mkdir(parents=True, exist_ok=True)
         exchange.chmod(0o777)
+        # The course's own grading config comes first, so the formgrader is loaded the way trainers run it.
+        course_config = self.course_dir / "grading" / "nbgrader_config.py"
+        base = course_config.read_text(encoding="utf-8") if course_config.exists() else "c = get_config()\n"
         (config_dir / "nbgrader_config.py").write_text(
-            "c = get_config()  # noqa: F821\n"
+            base + "\n\n# --- browser test overrides (tests/browser/lab_server.py) ---\n"
             f"c.CourseDirectory.root = {str(self.course_dir)!r}\n"
-            "c.CourseDirectory.course_id = 'cs-dojo-browser-test'\n"
             f"c.Exchange.root = {str(exchange)!r}\n",
             encoding="utf-8",
         )
