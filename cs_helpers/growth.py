@@ -316,19 +316,19 @@ class PlanWidget:
     too). Saving never loses an existing broken file: it is renamed to ``*.broken-<time>.json`` first.
     """
 
-    def __init__(self, path: str | Path | None = None, plan: Mapping | None = None):
+    def __init__(self, path: str | Path | None = None, plan: Mapping | None = None, *, learner_id: str | None = None):
         import ipywidgets as w
 
-        self.path = Path(path) if path is not None else plan_path()
+        self.path = Path(path) if path is not None else plan_path(learner_id)
         self.message = ""
         self._broken = False
         if plan is not None:
             self.plan = validate_plan(plan)
         else:
             try:
-                self.plan = load_plan(self.path)
+                self.plan = load_plan(self.path, learner_id=learner_id)
             except GrowthPlanError as exc:
-                self.plan, self._broken, self.message = empty_plan(), True, str(exc)
+                self.plan, self._broken, self.message = empty_plan(learner_id), True, str(exc)
         p = self.plan
         area = dict(layout=w.Layout(width="98%", height="70px"))
         self.goal = w.Textarea(value=p["one_year_goal"], placeholder="例: 担当顧客のキックオフを一人で進め、自走までの道筋を顧客と描ける", **area)
@@ -400,18 +400,21 @@ class PlanWidget:
         return target
 
 
-def plan_widget(path: str | Path | None = None):
-    """Display-ready growth-plan editor (returns a ``PlanWidget``; display ``.widget``)."""
-    return PlanWidget(path)
+def plan_widget(path: str | Path | None = None, *, learner_id: str | None = None):
+    """Display-ready growth-plan editor (returns a ``PlanWidget``; display ``.widget``).
+
+    The plan file defaults to ``plan_path(learner_id)`` (the current learner when not given)."""
+    return PlanWidget(path, learner_id=learner_id)
 
 
 class ProgressWidget:
     """Add a monthly progress entry (month, 0–100 %, note, next step), save, and redraw the chart."""
 
-    def __init__(self, path: str | Path | None = None):
+    def __init__(self, path: str | Path | None = None, *, learner_id: str | None = None):
         import ipywidgets as w
 
-        self.path = Path(path) if path is not None else plan_path()
+        self.learner_id = learner_id
+        self.path = Path(path) if path is not None else plan_path(learner_id)
         self.month = w.Text(value=datetime.now().strftime("%Y-%m"), description="月", layout=w.Layout(width="200px"))
         self.value = w.IntSlider(value=0, min=0, max=100, step=5, description="進捗 %")
         self.note = w.Text(placeholder="できたこと・つまずいたこと", description="メモ", layout=w.Layout(width="98%"))
@@ -429,7 +432,7 @@ class ProgressWidget:
         import matplotlib.pyplot as plt
 
         try:
-            plan = load_plan(self.path)
+            plan = load_plan(self.path, learner_id=self.learner_id)
         except GrowthPlanError as exc:
             self.status.value = PlanWidget._status_html(str(exc), error=True)
             return
@@ -445,7 +448,7 @@ class ProgressWidget:
 
     def add(self) -> Path | None:
         try:
-            plan = add_progress(load_plan(self.path), self.month.value.strip(), self.value.value,
+            plan = add_progress(load_plan(self.path, learner_id=self.learner_id), self.month.value.strip(), self.value.value,
                                 self.note.value.strip(), self.next_step.value.strip())
             target = save_plan(plan, self.path)
         except GrowthPlanError as exc:
@@ -456,9 +459,9 @@ class ProgressWidget:
         return target
 
 
-def progress_widget(path: str | Path | None = None):
+def progress_widget(path: str | Path | None = None, *, learner_id: str | None = None):
     """Display-ready monthly progress recorder (returns a ``ProgressWidget``; display ``.widget``)."""
-    return ProgressWidget(path)
+    return ProgressWidget(path, learner_id=learner_id)
 
 
 def demo_plan() -> dict:
