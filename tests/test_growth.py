@@ -190,3 +190,20 @@ def test_nothing_written_without_a_click(home):
     G.progress_widget()
     assert not (home / "growth").exists() or not any((home / "growth").iterdir())
     assert not os.path.exists(G.plan_path())
+
+
+def test_widgets_use_the_given_learner_id(home):
+    w = G.plan_widget(learner_id="sato_k")
+    w.goal.value = "顧客と成果物を合意できる"
+    assert w.save() == G.plan_path("sato_k") == home / "growth" / "sato_k.json"
+    assert json.loads(G.plan_path("sato_k").read_text(encoding="utf-8"))["learner_id"] == "sato_k"
+    p = G.progress_widget(learner_id="sato_k")
+    p.month.value, p.value.value = datetime_month(), 10
+    assert p.add() == G.plan_path("sato_k")
+    assert not G.plan_path().exists()  # the environment's learner (tanaka_h) was not touched
+
+
+def datetime_month() -> str:
+    from datetime import datetime
+
+    return datetime.now().strftime("%Y-%m")
