@@ -7,6 +7,8 @@ The pipeline, one row per account that is live at a cutoff date (all steps vecto
     bt = backtest(tables, "2026-03-31")            # the same, joined with churn in (cutoff, cutoff + 90 days]
     bt.auc, bt.naive_auc, bt.bands                 # rank AUC, naive comparison, churn rate and lift per band
     call_list(bt.frame, capacity=20)               # who to call this week, with a playbook
+    backtest_pooled(tables, quarter_ends(...))      # many cutoffs pooled; rescore(...) tries other weights
+    lead_times(snapshots(tables, start, end), accounts)   # days between turning red and churning
 
 What is "known at the cutoff" (the leakage rules, tested in ``tests/test_health_leakage.py``):
 
@@ -187,33 +189,84 @@ def live_accounts(accounts: pd.DataFrame, cutoff) -> pd.DataFrame:
     return accounts.loc[mask.to_numpy()]
 
 
-def _codes(ids: pd.Series, index: pd.Index, mask: np.ndarray | None = None) -> np.ndarray:
-    """Position in ``index`` of each id (of the rows selected by ``mask``); -1 if absent.
+class AccountIndex:
+    """Positions of account ids among a set of accounts (e.g. those live at a cutoff), for any table's ids.
 
-    Categorical ids are matched once per category, which is much faster on millions of rows."""
-    if isinstance(ids.dtype, pd.CategoricalDtype):
-        codes = ids.cat.codes.to_numpy()
-        codes = codes if mask is None else codes[mask]
-        per_category = index.get_indexer(ids.cat.categories.astype(str))
-        return np.where(codes >= 0, per_category[codes], -1)
-    values = ids.to_numpy()
-    return index.get_indexer(values if mask is None else values[mask])
+    String ids are hashed; categorical ids are matched once per category, and not at all when they share
+    the categories of the accounts themselves (see ``prepare``), which makes repeated scoring cheap.
+    """
+
+    def __init__(self, ids: pd.Series | pd.Index):
+        ids = pd.Series(ids) if isinstance(ids, pd.Index) else ids
+        self.index = pd.Index(ids.astype(str).to_numpy(), name="account_id")
+        self.dtype = ids.dtype if isinstance(ids.dtype, pd.CategoricalDtype) else None
+        if self.dtype is not None:
+            self.pos_map = np.full(len(self.dtype.categories), -1, dtype=np.int64)
+            codes = ids.cat.codes.to_numpy()
+            self.pos_map[codes[codes >= 0]] = np.flatnonzero(codes >= 0)
+        self._per_categories: dict[int, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def codes(self, ids: pd.Series, mask: np.ndarray | None = None) -> np.ndarray:
+        """Position of each id (of the rows selected by ``mask``); -1 when it is not among the accounts."""
+        if isinstance(ids.dtype, pd.CategoricalDtype):
+            codes = ids.cat.codes.to_numpy()
+            codes = codes if mask is None else codes[mask]
+            if self.dtype is not None and (ids.dtype is self.dtype or ids.dtype == self.dtype):
+                per_category = self.pos_map
+            else:
+                key = id(ids.cat.categories)
+                if key not in self._per_categories:
+                    self._per_categories[key] = self.index.get_indexer(ids.cat.categories.astype(str))
+                per_category = self._per_categories[key]
+            return np.where(codes >= 0, per_category[np.maximum(codes, 0)], -1)
+        values = ids.to_numpy()
+        return self.index.get_indexer(values if mask is None else values[mask])
+
+
+def _account_index(ids) -> AccountIndex:
+    return ids if isinstance(ids, AccountIndex) else AccountIndex(ids)
+
+
+def prepare(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The same tables with every ``account_id`` as one shared categorical (the accounts' ids).
+
+    Scoring at many cutoffs (``backtest_pooled``, ``snapshots``) does this once so that each cutoff avoids
+    hashing millions of id strings again. Ids unknown to ``accounts`` become missing (they are never live).
+    """
+    accounts = tables["accounts"]
+    if isinstance(accounts["account_id"].dtype, pd.CategoricalDtype) and all(
+            df["account_id"].dtype == accounts["account_id"].dtype for df in tables.values() if "account_id" in df):
+        return dict(tables)
+    dtype = pd.CategoricalDtype(pd.Index(accounts["account_id"].astype(str).unique()))
+    out = {}
+    for name, df in tables.items():
+        if "account_id" in df:
+            df = df.copy(deep=False)
+            df["account_id"] = pd.Categorical(df["account_id"].astype(str).to_numpy(), dtype=dtype)
+        out[name] = df
+    return out
 
 
 class _Window:
     """Rows of a table whose date lies in a window, read column by column (no copy of the whole frame)."""
 
-    def __init__(self, df: pd.DataFrame, date_col: str, lo, hi, *, ids: pd.Index, id_col: str = "account_id",
+    def __init__(self, df: pd.DataFrame, date_col: str, lo, hi, *, ids: AccountIndex, id_col: str = "account_id",
                  closed: str = "right"):
         dates = df[date_col].to_numpy()
         lo, hi = np.datetime64(pd.Timestamp(lo)), np.datetime64(pd.Timestamp(hi))
         self.mask = (dates > lo) & (dates <= hi) if closed == "right" else (dates >= lo) & (dates < hi)
         self.df = df
         self.dates = dates[self.mask]
-        self.codes = _codes(df[id_col], ids, self.mask)
+        self.codes = ids.codes(df[id_col], self.mask)
 
     def col(self, name: str) -> np.ndarray:
-        return self.df[name].to_numpy(dtype=float, na_value=np.nan)[self.mask]
+        column = self.df[name]
+        if isinstance(column.dtype, np.dtype):  # plain numpy column: select first, then convert
+            return column.to_numpy()[self.mask].astype(float)
+        return column.to_numpy(dtype=float, na_value=np.nan)[self.mask]
 
     def split(self, boundary, *, closed: str = "right") -> tuple[np.ndarray, np.ndarray]:
         """Codes of the recent part (after ``boundary``) and of the earlier part; -1 elsewhere."""
@@ -241,7 +294,7 @@ def _mean(sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
 
 
 
-def monthly_level_trend(rows: pd.DataFrame, ids: pd.Index, cutoff, values: Mapping[str, object], *,
+def monthly_level_trend(rows: pd.DataFrame, ids: pd.Index | AccountIndex, cutoff, values: Mapping[str, object], *,
                         date_col: str = "month", id_col: str = "account_id",
                         months: int = USAGE_MONTHS) -> dict[str, np.ndarray]:
     """Level and trend of monthly signals for the accounts ``ids``, using complete months up to ``cutoff``.
@@ -252,6 +305,7 @@ def monthly_level_trend(rows: pd.DataFrame, ids: pd.Index, cutoff, values: Mappi
     Returns ``{name}_level`` and ``{name}_trend`` arrays aligned with ``ids`` plus ``months_observed``.
     """
     c = _ts(cutoff)
+    ids = _account_index(ids)
     n = len(ids)
     m_end = first_incomplete_month(c)
     m_recent = m_end - pd.DateOffset(months=months)
@@ -311,13 +365,14 @@ def features_at(tables: Mapping[str, pd.DataFrame], cutoff) -> pd.DataFrame:
     live = live_accounts(accounts, c)
     if live.empty:
         raise ValueError(f"カットオフ {c.date()} の時点で契約中の顧客がいません。データの期間内の日付を指定してください。")
-    ids = pd.Index(live["account_id"].astype(str), name="account_id")
+    accounts_at = AccountIndex(live["account_id"])
+    ids = accounts_at.index
     n = len(ids)
     seats = live["seats"].to_numpy(dtype=float)
     out: dict[str, np.ndarray] = {}
 
     # usage: last 3 complete months vs the 3 before -----------------------------------------------
-    lt = monthly_level_trend(tables["usage_monthly"], ids, c, {
+    lt = monthly_level_trend(tables["usage_monthly"], accounts_at, c, {
         "utilisation": ("active_users", "seats"),
         "engagement": ("logins", "seats"),
         "adoption": "key_features_used",
@@ -332,7 +387,7 @@ def features_at(tables: Mapping[str, pd.DataFrame], cutoff) -> pd.DataFrame:
     log_seats = np.log1p(np.where(seats > 0, seats, np.nan))
     tickets = tables.get("tickets")
     if tickets is not None:
-        w = _Window(tickets, "opened_at", c - pd.Timedelta(days=2 * TICKET_DAYS), c, ids=ids)
+        w = _Window(tickets, "opened_at", c - pd.Timedelta(days=2 * TICKET_DAYS), c, ids=accounts_at)
         rc, pc = w.split(c - pd.Timedelta(days=TICKET_DAYS))
         per_month = TICKET_DAYS / 30.4375
         n_recent = np.bincount(rc[rc >= 0], minlength=n) / per_month / log_seats
@@ -350,7 +405,7 @@ def features_at(tables: Mapping[str, pd.DataFrame], cutoff) -> pd.DataFrame:
     # NPS: 200 days vs the 200 days before -------------------------------------------------------------
     nps = tables.get("nps")
     if nps is not None:
-        w = _Window(nps, "responded_at", c - pd.Timedelta(days=2 * NPS_DAYS), c, ids=ids)
+        w = _Window(nps, "responded_at", c - pd.Timedelta(days=2 * NPS_DAYS), c, ids=accounts_at)
         rc, pc = w.split(c - pd.Timedelta(days=NPS_DAYS))
         answers = w.col("score")
         level = _mean(*_sum_count(rc, answers, n))
@@ -362,7 +417,7 @@ def features_at(tables: Mapping[str, pd.DataFrame], cutoff) -> pd.DataFrame:
     # touch: CSM meetings in the last 90 days --------------------------------------------------------
     meetings = tables.get("meetings")
     if meetings is not None:
-        w = _Window(meetings, "date", c - pd.Timedelta(days=TOUCH_DAYS), c, ids=ids)
+        w = _Window(meetings, "date", c - pd.Timedelta(days=TOUCH_DAYS), c, ids=accounts_at)
         out["touch_minutes"], out["touch_meetings"] = _sum_count(w.codes, w.col("duration_min"), n)
     else:
         out["touch_minutes"] = out["touch_meetings"] = np.full(n, np.nan)
@@ -402,27 +457,45 @@ class Scale:
     clip: float = 3.0
 
 
-def _oriented(features: pd.DataFrame, cols: Iterable[str]) -> pd.DataFrame:
+def _oriented(features: pd.DataFrame, cols: Sequence[str]) -> np.ndarray:
+    """Feature matrix (rows = accounts) with "fewer is healthier" columns sign-flipped."""
     missing = [c for c in cols if c not in features]
     if missing:
         raise ValueError(f"特徴量「{missing[0]}」がありません。features_at() の結果を渡してください。")
-    data = {}
-    for col in cols:
+    out = np.empty((len(features), len(cols)))
+    for j, col in enumerate(cols):
         comp = col.rpartition("_")[0]
         sign = COMPONENTS[comp].direction if comp in COMPONENTS else 1
-        data[col] = features[col].to_numpy(dtype=float) * sign
-    return pd.DataFrame(data, index=features.index)
+        out[:, j] = features[col].to_numpy(dtype=float, na_value=np.nan) * sign
+    return out
+
+
+def _moments(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        finite = np.isfinite(x)
+        n = finite.sum(axis=0)
+        total = np.where(finite, x, 0.0).sum(axis=0)
+        mean = np.where(n > 0, total / np.maximum(n, 1), np.nan)
+        var = np.where(finite, (x - mean) ** 2, 0.0).sum(axis=0) / np.maximum(n, 1)
+    return mean, np.where(n > 0, np.sqrt(var), np.nan)
 
 
 def normalise(features: pd.DataFrame, mean: pd.Series | None = None, std: pd.Series | None = None,
               *, clip: float = 3.0, columns: Iterable[str] = FEATURES) -> pd.DataFrame:
-    """Oriented z-scores (higher = healthier) clipped to +-``clip``; missing values become 0 (neutral)."""
-    x = _oriented(features, list(columns))
-    mean = x.mean() if mean is None else mean.reindex(x.columns)
-    std = x.std(ddof=0) if std is None else std.reindex(x.columns)
-    std = std.where(std > 0)
-    z = ((x - mean) / std).clip(-clip, clip)
-    return z.fillna(0.0)
+    """Oriented z-scores (higher = healthier) clipped to +-``clip``; missing values become 0 (neutral).
+
+    ``mean``/``std`` (per column, on the oriented scale) default to those of ``features`` itself.
+    """
+    cols = list(columns)
+    x = _oriented(features, cols)
+    m, sd = _moments(x)
+    if mean is not None:
+        m = mean.reindex(cols).to_numpy(dtype=float)
+    if std is not None:
+        sd = std.reindex(cols).to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = np.clip((x - m) / np.where(sd > 0, sd, np.nan), -clip, clip)
+    return pd.DataFrame(np.nan_to_num(z, nan=0.0), index=features.index, columns=cols)
 
 
 def _composite(z: pd.DataFrame, weights: dict[str, float]) -> np.ndarray:
@@ -436,8 +509,8 @@ def _composite(z: pd.DataFrame, weights: dict[str, float]) -> np.ndarray:
 def fit_scale(features: pd.DataFrame, weights: Mapping[str, float] | None = None, *, clip: float = 3.0) -> Scale:
     """Fit normalisation on ``features`` (one cutoff) so that other cutoffs can be scored on the same scale."""
     w = _weights(weights)
-    x = _oriented(features, FEATURES)
-    mean, std = x.mean(), x.std(ddof=0)
+    mean, std = _moments(_oriented(features, FEATURES))
+    mean, std = pd.Series(mean, index=list(FEATURES)), pd.Series(std, index=list(FEATURES))
     comp = _composite(normalise(features, mean, std, clip=clip), w)
     return Scale(mean, std, w, float(np.mean(comp)), float(np.std(comp)), clip)
 
@@ -494,10 +567,14 @@ def score(features: pd.DataFrame, weights: Mapping[str, float] | None = None,
     if scale is None and by is not None and by in features and features[by].nunique() > 1:
         parts = [score(g, w, thresholds, by=None) for _, g in features.groupby(by, sort=False)]
         return pd.concat(parts).loc[features.index] if features.index.is_unique else pd.concat(parts)
-    if scale is None:
-        scale = fit_scale(features, w)
-    z = normalise(features, scale.mean, scale.std, clip=scale.clip)
-    composite = _composite(z, w)
+    if scale is None:  # fit on these accounts: one pass instead of fit_scale + normalise
+        z = normalise(features)
+        composite = _composite(z, w)
+        scale = Scale(pd.Series(dtype=float), pd.Series(dtype=float), w, float(np.mean(composite)),
+                      float(np.std(composite)))
+    else:
+        z = normalise(features, scale.mean, scale.std, clip=scale.clip)
+        composite = _composite(z, w)
     sd = scale.composite_std if scale.composite_std > 0 else 1.0
     out = features.copy()
     out["score"] = np.clip(50 + 10 * (composite - scale.composite_mean) / sd, 0, 100).round(1)
@@ -763,6 +840,8 @@ def backtest_pooled(tables: Mapping[str, pd.DataFrame], cutoffs: Iterable, horiz
     cs = [_ts(c) for c in cutoffs]
     if not cs:
         raise ValueError("カットオフを1つ以上指定してください。")
+    if len(cs) > 1:
+        tables = prepare(tables)
     frame = pd.concat([_labelled(tables, c, horizon_days, weights, thresholds) for c in cs])
     return _result(frame, cs, horizon_days, weights)
 
@@ -797,6 +876,7 @@ def snapshots(tables: Mapping[str, pd.DataFrame], start, end, weights: Mapping[s
     cutoffs = pd.date_range(_ts(start), _ts(end), freq="ME")
     if len(cutoffs) == 0:
         raise ValueError("start から end までに月末がありません。期間を広げてください。")
+    tables = prepare(tables)
     parts = [score(features_at(tables, c), weights, thresholds) for c in cutoffs]
     return pd.concat(parts).reset_index()
 

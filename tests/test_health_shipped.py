@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from cs_helpers import health
@@ -95,3 +96,14 @@ def test_rescore_and_by_cutoff_match_fresh_backtests(tables, pooled):
     one = health.backtest(tables, CUTOFFS[3])
     assert per.iloc[3]["auc"] == pytest.approx(one.auc) and per.iloc[3]["churned"] == one.frame["churned"].sum()
     assert per["accounts"].sum() == len(pooled.frame)
+
+
+def test_prepared_tables_give_identical_features(tables):
+    """Shared categorical ids (used for many cutoffs) change nothing in the result."""
+    prepared = health.prepare(tables)
+    assert isinstance(prepared["usage_monthly"]["account_id"].dtype, pd.CategoricalDtype)
+    for cutoff in ("2025-02-14", "2026-03-31"):
+        pd.testing.assert_frame_equal(health.features_at(prepared, cutoff), health.features_at(tables, cutoff))
+    assert health.prepare(prepared)["usage_monthly"] is prepared["usage_monthly"]
+    mixed = dict(tables, tickets=tables["tickets"].assign(account_id=tables["tickets"]["account_id"].astype("category")))
+    pd.testing.assert_frame_equal(health.features_at(mixed, "2025-09-30"), health.features_at(tables, "2025-09-30"))
