@@ -17,7 +17,7 @@ from pathlib import Path
 
 import nbformat
 
-KEEP_CELL_METADATA = {"nbgrader", "tags", "cs_dojo"}
+KEEP_CELL_METADATA = {"nbgrader", "tags", "cs_dojo", "jupyter"}  # jupyter: folded answer-key cells
 KEEP_NB_METADATA = {"kernelspec", "language_info"}
 LESSON = re.compile(r"^\d\d(\.\d+)?_.+\.ipynb$")
 
