@@ -24,6 +24,7 @@ EPILOG = """\
   cs-dojo data regenerate              datasets/ を再生成する (シード固定・毎回同一)
   cs-dojo init ~/cs-course             講座ワークスペースを作る
   cs-dojo scenario lint datasets/scenarios/*.yaml
+  cs-dojo session new --group 東京CS勉強会 --module 05   勉強会用のノートブック一式を作る
 詳しくは各サブコマンドの --help を参照してください。
 """
 
