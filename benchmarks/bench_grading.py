@@ -35,11 +35,12 @@ def _env() -> dict:
     return env
 
 
-def _run(cmd: list[str], cwd: Path) -> float:
+def _run(cmd: list[str], cwd: Path, check: bool = True) -> float:
     started = time.perf_counter()
     proc = subprocess.run(cmd, cwd=cwd, env=_env(), capture_output=True, text=True)
     seconds = time.perf_counter() - started
-    if proc.returncode != 0:
+    (cwd / "bench_command.log").write_text(proc.stdout + proc.stderr, encoding="utf-8")
+    if proc.returncode != 0 and check:
         raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
     return seconds
 
@@ -77,14 +78,20 @@ def bench_grade(tmp: Path) -> dict:
     shutil.copytree(base, ours)
     _run([sys.executable, "-c", "import nbgrader.api, nbgrader.converters.autograde"], tmp)  # warm the file cache
     baseline = _run([sys.executable, "-m", "nbgrader", "autograde", "00_sample", "--force",
-                     f"--CourseDirectory.root={plain}"], plain)
+                     f"--CourseDirectory.root={plain}"], plain, check=False)
     seconds = _run([str(Path(sys.executable).parent / "cs-dojo"), "grade", "00_sample", "--workers", "2", "-q"], ours)
     from nbgrader.api import Gradebook
 
     def totals(course: Path) -> dict:
         with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "cs-dojo") as gb:
             return {s.student.id: s.score for s in gb.find_assignment("00_sample").submissions}
-    same = totals(plain) == totals(ours)
+    plain_totals, our_totals = totals(plain), totals(ours)
+    same = plain_totals == our_totals
+    if not same:
+        log = (plain / "bench_command.log").read_text(encoding="utf-8")
+        errors = [line for line in log.splitlines() if "ERROR" in line or "Error" in line][-5:]
+        print(f"[grading] plain nbgrader and cs-dojo differ: {plain_totals} vs {our_totals}\n  " + "\n  ".join(errors),
+              file=sys.stderr)
     return {"name": f"grade {N_SUBMISSIONS} submissions: cs-dojo grade --workers 2 vs nbgrader autograde",
             "seconds": seconds, "baseline_seconds": baseline, "goal": ">= 1.8x",
             "notes": f"cores={os.cpu_count()}; same scores as nbgrader: {same}"}

@@ -520,6 +520,7 @@ def grade_assignment(*, course_dir: str | Path = ".", assignment: str, workers: 
     if not (root / "release" / assignment).is_dir():
         raise CourseError(f"release/{assignment}/ がありません。先に `cs-dojo release {assignment}` を実行してください。")
 
+    _start_forkserver()  # imports nbgrader in the forkserver while this process does the same below
     with course_lock(root, f"grade {assignment}"):
         defs = _definitions(root, assignment)
         auto_max = sum(d["max"] for cells in defs.values() for d in cells.values() if not d["manual"])
@@ -579,6 +580,22 @@ class _NoMainReimport:
         return False
 
 
+def _start_forkserver() -> None:
+    """Start multiprocessing's forkserver now, from a neutral folder, with nbgrader preloaded."""
+    import multiprocessing as mp
+    import multiprocessing.forkserver as fs
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(_PRELOAD)
+    old_cwd = os.getcwd()
+    neutral = tempfile.gettempdir()
+    try:
+        os.chdir(neutral)  # the forkserver keeps this cwd; it should not point into the workspace
+        with _NoMainReimport():
+            fs.ensure_running()
+    finally:
+        os.chdir(old_cwd)
+
+
 def _run_jobs(root, assignment, notebooks, jobs, defs, auto_max, workers, timeout, memory_mb, cell_timeout,
               progress, mp, wait) -> list[Outcome]:
     from tqdm import tqdm
@@ -592,8 +609,8 @@ def _run_jobs(root, assignment, notebooks, jobs, defs, auto_max, workers, timeou
             mplconfig = matplotlib.get_configdir()
         except Exception:  # noqa: BLE001
             mplconfig = None
+        _start_forkserver()
         ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(_PRELOAD)
         queue = list(jobs)
         running: dict[int, tuple] = {}
         bar = tqdm(total=len(jobs), desc=f"採点中 {assignment}", unit="人", disable=not progress, file=sys.stderr)
