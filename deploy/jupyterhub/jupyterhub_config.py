@@ -95,6 +95,7 @@ c.Spawner.environment = {
     "CS_DOJO_COURSE_ID": settings.course_id,
     "CS_DOJO_COURSE_ROOT": settings.course_root,
     "MPLBACKEND": "Agg",
+    "LANG": os.environ.get("LANG", "C.UTF-8"),  # Japanese file names and text in terminals
 }
 
 

@@ -69,7 +69,8 @@ class HubRun:
 
     learners: int = 2
     trainers: int = 1
-    course_id: str = "dojo-test"
+    # Must equal c.CourseDirectory.course_id of the workspace that `cs-dojo init` writes (grading/nbgrader_config.py).
+    course_id: str = "cs-dojo"
     root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="cs-dojo-hub-")))
     accounts: list[Account] = field(default_factory=list)
     proc: subprocess.Popen | None = None
@@ -267,8 +268,7 @@ c.JupyterHub.log_level = "INFO"
         problems: list[str] = []
         self._remember_tree()
         if self.proc is not None and self.proc.poll() is None:
-            self.stop_servers([a.name for a in self.accounts])
-            self._remember_tree()
+            # SIGTERM: the hub stops every single-user server at once (cleanup_servers) and then the proxy.
             try:
                 os.killpg(self.proc.pid, signal.SIGTERM)
             except ProcessLookupError:
