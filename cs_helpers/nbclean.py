@@ -42,7 +42,10 @@ def navigation(lessons: list[Path], index: int) -> str:
 
 def add_navigation(nb: nbformat.NotebookNode, text: str) -> nbformat.NotebookNode:
     nb.cells = [c for c in nb.cells if not c.metadata.get("cs_dojo", {}).get("nav")]
-    nb.cells.append(nbformat.v4.new_markdown_cell(text, metadata={"cs_dojo": {"nav": True}}))
+    cell = nbformat.v4.new_markdown_cell(text, metadata={"cs_dojo": {"nav": True}})
+    if "id" in cell:
+        cell.id = "cs-dojo-navigation"  # fixed id: re-running must not change the file
+    nb.cells.append(cell)
     return nb
 
 
