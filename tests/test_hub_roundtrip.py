@@ -42,6 +42,9 @@ def cohort():
     reason = _skip_reason()
     if reason:
         pytest.skip(reason)
+    stale = harness.sweep_stale_accounts()
+    if stale:
+        print(f"removed accounts left by an interrupted earlier run: {stale}")
     run = harness.HubRun(learners=2, trainers=1)
     started = time.monotonic()
     try:

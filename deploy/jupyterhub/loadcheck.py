@@ -6,7 +6,8 @@ Run as root from the checkout (it creates throw-away Linux accounts and deletes 
 
 For each step it adds learner accounts up to N, asks the hub (deploy/jupyterhub/jupyterhub_config.py on
 127.0.0.1) to start all of their servers at once, waits until every server is ready, checks each one
-answers a REST call through the proxy, optionally starts one Python kernel per learner, and records
+answers a REST call through the proxy, optionally starts one Python kernel per learner that imports what lessons use (pandas, seaborn,
+widgets, cs_helpers), and records
 the wall time and resident memory (psutil RSS) of the hub, the proxy and the single-user servers.
 Everything is local (127.0.0.1), the number of learners is capped, and every process and account is
 removed at the end, also on Ctrl-C or an error.
@@ -27,6 +28,7 @@ sys.path.insert(0, str(REPO))
 from tests.hub import harness  # noqa: E402
 
 MAX_LEARNERS = 40  # hard cap: this is a check of one machine, not a stress test
+KERNEL_CODE = "import pandas, numpy, matplotlib.pyplot, seaborn, ipywidgets, cs_helpers.checks"
 
 
 def _rss_of_uids(uids: set[int]) -> tuple[int, int]:
@@ -70,13 +72,12 @@ def run(steps: list[int], kernels: bool) -> dict:
             for acc in learners:
                 if hub.server(acc).request("GET", "/api/status").status_code == 200:
                     answered += 1
-            kernel_ids = []
             if kernels:
+                # Like a learner who opened a lesson: a kernel with the course's usual imports done.
                 for acc in new:
-                    r = hub.server(acc).request("POST", "/api/kernels", json={"name": "python3"})
-                    r.raise_for_status()
-                    kernel_ids.append(r.json()["id"])
-                time.sleep(3)  # let kernels finish importing before measuring
+                    out = hub.server(acc).run_python(KERNEL_CODE, timeout=300, keep_kernel=True)
+                    if out.error:
+                        raise RuntimeError(f"kernel of {acc.name}: {out.error}")
             user_rss, user_procs = _rss_of_uids(hub.uids() - {_uid(hub.account("trainer").name)})
             row = {
                 "learners": len(learners),
@@ -108,7 +109,7 @@ def _uid(name: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", default="5,10,20", help="comma-separated learner counts, increasing (max 40)")
-    parser.add_argument("--kernels", action="store_true", help="start one Python kernel per learner too")
+    parser.add_argument("--kernels", action="store_true", help="also one kernel per learner with the lessons' imports")
     parser.add_argument("--json", type=Path, help="write the figures to this file")
     args = parser.parse_args(argv)
     try:

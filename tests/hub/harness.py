@@ -55,6 +55,38 @@ def prerequisites() -> str | None:
     return None
 
 
+STALE_NAME = re.compile(r"^cd[lt][0-9a-f]{6}[lt][0-9]+$")
+
+
+def sweep_stale_accounts(min_age_s: float = 3600) -> list[str]:
+    """Delete throw-away accounts left by an earlier run that was killed before its clean-up.
+
+    Only accounts named like ours, commented "CS Dojo ...", idle (no process) and older than
+    ``min_age_s`` (so a run going on in parallel keeps its accounts).
+    """
+    import pwd
+
+    removed = []
+    busy = set()
+    for p in psutil.process_iter(["uids"]):
+        try:
+            busy.add(p.info["uids"].real)
+        except (psutil.Error, AttributeError):
+            pass
+    for entry in pwd.getpwall():
+        if not STALE_NAME.match(entry.pw_name) or not entry.pw_gecos.startswith("CS Dojo"):
+            continue
+        try:
+            age = time.time() - os.stat(entry.pw_dir).st_mtime
+        except OSError:
+            age = min_age_s + 1
+        if entry.pw_uid in busy or age < min_age_s:
+            continue
+        cs_dojo_hub.delete_system_user(entry.pw_name)
+        removed.append(entry.pw_name)
+    return removed
+
+
 @dataclass
 class Account:
     name: str
@@ -360,7 +392,8 @@ class ServerClient:
         return r.json()
 
     # kernels: run Python as the server's owner
-    def run_python(self, code: str, timeout: float = 120) -> "KernelResult":
+    def run_python(self, code: str, timeout: float = 120, keep_kernel: bool = False) -> "KernelResult":
+        """Execute ``code`` in a new kernel; the kernel is shut down afterwards unless ``keep_kernel``."""
         import websocket
 
         r = self.request("POST", "/api/kernels", json={"name": "python3"})
@@ -407,7 +440,8 @@ class ServerClient:
             raise TimeoutError(f"kernel did not finish in {timeout}s; stdout so far: {out.stdout[-2000:]}")
         finally:
             ws.close()
-            self.request("DELETE", f"/api/kernels/{kernel_id}")
+            if not keep_kernel:
+                self.request("DELETE", f"/api/kernels/{kernel_id}")
 
 
 @dataclass
