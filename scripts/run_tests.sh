@@ -11,7 +11,8 @@ if [ -x scripts/install_hub.sh ]; then
   bash scripts/install_hub.sh || { echo "JupyterHub の準備に失敗しました (hub setup failed)" >&2; exit 1; }
 fi
 start=$(date +%s)
-"$BIN/python" -m pytest "$@"
+# Two workers: notebook kernels and nbgrader subprocesses keep both cores busy. A later -n in "$@" wins.
+"$BIN/python" -m pytest -n 2 "$@"
 rc=$?
 echo "test suite: $(( $(date +%s) - start )) s, exit code $rc"
 if [ "$rc" -eq 5 ]; then
