@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the real-browser tests (tests/test_browser_lab.py, marker `browser`) need:
-# Debian's Chromium (/usr/bin/chromium) and the Noto CJK fonts so Japanese renders in screenshots.
+# Debian's Chromium (/usr/bin/chromium), the Noto CJK fonts so Japanese renders, and the Noto colour emoji font
+# so the ✅/❌ marks the lessons print show as they do on a learner's machine (not as empty boxes).
 #
 # - Idempotent: when both are already installed it only runs two dpkg queries and exits 0.
 # - As root it installs them with apt-get (running `apt-get update` only if the first attempt fails).
@@ -9,7 +10,7 @@
 #   through `executable_path`.
 set -u
 
-PACKAGES=(chromium fonts-noto-cjk)
+PACKAGES=(chromium fonts-noto-cjk fonts-noto-color-emoji)
 CHROMIUM=/usr/bin/chromium
 
 is_installed() {
@@ -35,7 +36,7 @@ if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
   {
     echo "ブラウザテストに必要なパッケージがありません: ${missing[*]:-chromium}"
     echo "browser tests need Debian packages that are missing: ${missing[*]:-chromium}"
-    echo "install them with:  sudo apt-get install chromium fonts-noto-cjk"
+    echo "install them with:  sudo apt-get install ${PACKAGES[*]}"
     echo "(the browser tests are skipped until then; nothing else is affected)"
   } >&2
   exit 0

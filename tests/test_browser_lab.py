@@ -56,10 +56,11 @@ def _report(config, line: str) -> None:
         reporter.write_line(line)
 
 
-def _japanese_font_installed() -> bool:
+def _font_installed(pattern: str) -> bool:
+    """Whether fontconfig knows a font matching ``pattern`` (e.g. ``:lang=ja``)."""
     if not shutil.which("fc-list"):
         return False
-    out = subprocess.run(["fc-list", ":lang=ja", "family"], capture_output=True, text=True, check=False).stdout
+    out = subprocess.run(["fc-list", pattern, "family"], capture_output=True, text=True, check=False).stdout
     return bool(out.strip())
 
 
@@ -67,8 +68,10 @@ def _require_browser() -> None:
     missing = []
     if not lp.CHROMIUM.exists():
         missing.append(str(lp.CHROMIUM))
-    if not _japanese_font_installed():
+    if not _font_installed(":lang=ja"):
         missing.append("a Japanese font (fonts-noto-cjk)")
+    if not _font_installed(":family=Noto Color Emoji"):
+        missing.append("an emoji font (fonts-noto-color-emoji)")
     if not missing:
         return
     message = f"browser test needs {', '.join(missing)}: {lp.INSTALL_HINT}"
@@ -153,7 +156,8 @@ def _run_notebook(page, lab, shots, watch, rel_path: str, step: str):
     saved = lp.save_notebook(page, lab.course_dir, rel_path)
     lp.wait_for_images(page)
     cells = lp.read_cells(page)  # after saving: widgets and images may finish drawing while the run settles
-    shots.page(page, f"{step}-ran-all")
+    first_output = next((c["index"] for c in cells if c["outputs"]), 0)
+    shots.view(page, lp.cell_locator(page, first_output), f"{step}-ran-all")
     problems = lp.error_outputs(cells, saved) + [f"not run: {c}" for c in lp.unexecuted_code_cells(cells)]
     _fail(shots, page, f"{step}: Run All Cells", problems)
     return cells, saved

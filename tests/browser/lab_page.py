@@ -28,7 +28,8 @@ WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 STDERR_MIME = "application/vnd.jupyter.stderr"
 # What ipywidgets' JupyterLab manager shows instead of a widget it could not draw.
 WIDGET_FAILURE_TEXT = r"Error displaying widget|Loading widget|Click to show javascript error"
-INSTALL_HINT = "sudo apt-get install chromium fonts-noto-cjk   (or run: bash scripts/install_browser.sh as root)"
+INSTALL_HINT = ("sudo apt-get install chromium fonts-noto-cjk fonts-noto-color-emoji"
+                "   (or run: bash scripts/install_browser.sh as root)")
 
 
 def launch_context(playwright, user_data_dir: Path):
