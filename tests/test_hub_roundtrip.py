@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import signal
 import stat
 import textwrap
 import time
@@ -47,6 +48,11 @@ def cohort():
         print(f"removed accounts left by an interrupted earlier run: {stale}")
     run = harness.HubRun(learners=2, trainers=1)
     started = time.monotonic()
+
+    def _interrupt(signum, frame):  # a SIGTERM (e.g. a CI time-out) still runs the clean-up below
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         run.create_accounts()
         run.start()
@@ -55,6 +61,7 @@ def cohort():
     finally:
         print("\n--- jupyterhub log (last lines) ---\n" + run.log_tail(40))
         problems = run.stop()
+        signal.signal(signal.SIGTERM, previous)
         print(f"\nhub cohort: {time.monotonic() - started:.1f} s, {run.leftover_count} processes ended after the hub")
         assert not problems, problems
 
