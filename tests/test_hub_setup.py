@@ -111,18 +111,25 @@ def test_role_configs_split_formgrader_between_trainers_and_learners():
 
 def test_nbgrader_configs_follow_the_hub_environment(tmp_path):
     """The config files nbgrader loads in single-user servers take exchange, course id and course root from env."""
+    roles = {role: hub.jupyter_config_path(role) for role in ("learner", "trainer")}
     code = (
+        "import json, os\n"
         "from nbgrader.apps import NbGrader\n"
-        "app = NbGrader(); app.load_config_file()\n"
-        "print(app.config.Exchange.root, app.config.CourseDirectory.course_id, app.config.CourseDirectory.get('root', '-'))"
+        "out = {}\n"
+        f"for role, path in {roles!r}.items():\n"
+        "    os.environ['JUPYTER_CONFIG_PATH'] = path\n"
+        "    app = NbGrader(); app.load_config_file()\n"
+        "    cfg = app.config\n"
+        "    out[role] = [cfg.Exchange.root, cfg.CourseDirectory.course_id, cfg.CourseDirectory.get('root', '-')]\n"
+        "print(json.dumps(out))\n"
     )
     env = {**os.environ, "CS_DOJO_EXCHANGE_ROOT": "/x/ex", "CS_DOJO_COURSE_ID": "c1", "CS_DOJO_COURSE_ROOT": "/y/course",
            "JUPYTER_CONFIG_DIR": str(tmp_path / "no-user-config")}
-    for role, expected in (("learner", "/x/ex c1 -"), ("trainer", "/x/ex c1 /y/course")):
-        env["JUPYTER_CONFIG_PATH"] = hub.jupyter_config_path(role)
-        out = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path,
-                             capture_output=True, text=True, check=True).stdout.strip()
-        assert out == expected, (role, out)
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == {
+        "learner": ["/x/ex", "c1", "-"],
+        "trainer": ["/x/ex", "c1", "/y/course"],
+    }
 
 
 def test_runpath_relocation_rewrites_only_a_unique_absolute_path(tmp_path):

@@ -359,6 +359,15 @@ def ensure_singleuser_env(venv: Path | None = None, dest: Path = SHARED_ENV_DIR)
         raise HubSetupError(f"{site} is not reachable by other accounts: chmod o+x the folders above it")
     base_prefix = Path(sys.base_prefix)
     dest = Path(dest).absolute()
+    import fcntl
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with open(dest.parent / ".singleuser-env.lock", "w") as lock:  # one builder at a time (parallel tests)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _build_singleuser_env(venv, site, base_prefix, dest, version)
+
+
+def _build_singleuser_env(venv: Path, site: Path, base_prefix: Path, dest: Path, version: str) -> Path:
     stamp = dest / ".built-from"
     src_exe = base_prefix / "bin" / f"python{version}"
     identity = f"{src_exe} {sys.version} {src_exe.stat().st_mtime_ns if src_exe.exists() else 0}\n"
