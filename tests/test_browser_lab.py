@@ -11,8 +11,11 @@ JupyterLab over a temporary copy of the course and checks, through the page:
 3. nbgrader's "Assignment List" and "Formgrader" open from the Nbgrader menu with no console errors.
 4. The widget check itself fails when the widget manager is switched off (so the check can fail).
 
-Screenshots of every step go to ``test-artifacts/browser/`` (printed at the start and end of the run), with the
-JupyterLab log and the page console. Chromium comes from Debian (``scripts/install_browser.sh``); the tests skip
+The four parts are subtests of one test: they share one JupyterLab and one Chromium and always land on one
+xdist worker (``--dist loadgroup`` cannot keep separate tests together under pytest 9.2: pytest-xdist#1386).
+Each part runs and reports on its own even when another fails. Screenshots of every step go to
+``test-artifacts/browser/`` (printed at the start and end of the run), with the JupyterLab log and the page
+console. Chromium comes from Debian (``scripts/install_browser.sh``); the tests skip
 with the install command when it is missing and we are not root, and fail when we are root (CI) and it is missing.
 """
 from __future__ import annotations
@@ -23,6 +26,7 @@ import re
 import shutil
 import subprocess
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -30,27 +34,35 @@ import pytest
 from tests.browser import lab_page as lp
 from tests.browser.lab_server import REPO_ROOT, make_lab
 
-# One JupyterLab and one Chromium serve the whole module; under `pytest -n ... --dist loadgroup` it stays on one worker.
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-# Under xdist each worker that runs these tests gets its own folder, so they never delete each other's files.
-ARTIFACTS = REPO_ROOT / "test-artifacts" / "browser" / os.environ.get("PYTEST_XDIST_WORKER", "")
+ARTIFACTS = REPO_ROOT / "test-artifacts" / "browser"
 FIXTURES = REPO_ROOT / "tests" / "fixtures" / "browser"
 ORIENTATION = "curriculum/00_orientation.ipynb"
 ROLEPLAY = "curriculum/03.1_roleplay.ipynb"
 WIDGET_MANAGER = "@jupyter-widgets/jupyterlab-manager"
-# Only for proving locally that the tests fail: comma-separated lab extensions to switch off in the main server.
+# Only for proving locally that the test fails: comma-separated lab extensions to switch off in the server.
 DISABLE_ENV = "CS_DOJO_BROWSER_DISABLE_EXTENSIONS"
+# Only for working on one part: comma-separated part names (orientation, roleplay, nbgrader, widget-manager-off).
+PARTS_ENV = "CS_DOJO_BROWSER_PARTS"
 MAX_ROLEPLAY_CLICKS = 40
 
 
 # -- set-up -----------------------------------------------------------------------------------------------------
+class BrowserArtifacts(UserWarning):
+    """Where the screenshots went: shown in pytest's warnings summary when the terminal is out of reach."""
+
+
 def _report(config, line: str) -> None:
-    """Write a line to the terminal even while pytest captures output (the artifacts path must be visible)."""
+    """Write a line to the terminal even while pytest captures output (the artifacts path must be visible).
+
+    An xdist worker has no terminal of its own; its warnings are passed on to the main process and listed in
+    the warnings summary, so there the line goes out as a ``BrowserArtifacts`` warning.
+    """
     reporter = config.pluginmanager.getplugin("terminalreporter")
     capture = config.pluginmanager.getplugin("capturemanager")
-    if reporter is None or capture is None:  # e.g. under an xdist worker: fall back to captured stdout
-        print(line)
+    if os.environ.get("PYTEST_XDIST_WORKER") or reporter is None or capture is None:
+        warnings.warn(BrowserArtifacts(line.strip()), stacklevel=2)
         return
     with capture.global_and_fixture_disabled():
         reporter.write_line(line)
@@ -83,10 +95,9 @@ def _require_browser() -> None:
 
 @pytest.fixture(scope="module")
 def artifacts(request):
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    for old in ARTIFACTS.iterdir():
-        if old.is_file():
-            old.unlink()
+    if ARTIFACTS.is_dir():
+        shutil.rmtree(ARTIFACTS)
+    ARTIFACTS.mkdir(parents=True)
     started = time.monotonic()
     _report(request.config, f"\n[browser] screenshots and logs: {ARTIFACTS}")
     shots = lp.Shots(ARTIFACTS)
@@ -131,14 +142,6 @@ def watch(artifacts):
     watch.write(ARTIFACTS / "console.log")
 
 
-@pytest.fixture
-def page(context, watch):
-    page = context.new_page()
-    watch.attach(page)
-    yield page
-    page.close()
-
-
 def _fail(shots: lp.Shots, page, step: str, problems: list[str]) -> None:
     """Fail with every problem listed and a screenshot of the page as it was."""
     if problems:
@@ -175,7 +178,7 @@ def _wait_text_change(locator, before: str, timeout: float = 15) -> str:
 
 
 # -- 1. orientation ---------------------------------------------------------------------------------------------
-def test_orientation_runs_with_plots_and_widgets(page, lab, artifacts, watch):
+def check_orientation(page, lab, artifacts, watch):
     assert (REPO_ROOT / ORIENTATION).exists(), f"{ORIENTATION} is missing from the checkout"
     shots = artifacts
     cells, saved = _run_notebook(page, lab, shots, watch, ORIENTATION, "orientation")
@@ -242,7 +245,7 @@ def _spoken_text(line) -> str:
                          " c.querySelectorAll('.cs-rp-muted').forEach(m => m.remove()); return c.innerText; }")
 
 
-def test_roleplay_clicks_through_to_an_ending(page, lab, artifacts, watch):
+def check_roleplay(page, lab, artifacts, watch):
     shots = artifacts
     rel_path = ROLEPLAY
     assert (lab.course_dir / rel_path).exists(), f"{rel_path} is missing from the checkout"
@@ -305,7 +308,7 @@ def test_roleplay_clicks_through_to_an_ending(page, lab, artifacts, watch):
 
 
 # -- 3. nbgrader ------------------------------------------------------------------------------------------------
-def test_nbgrader_assignment_list_and_formgrader_load(page, lab, artifacts, watch):
+def check_nbgrader(page, lab, artifacts, watch):
     shots = artifacts
     watch.step = "nbgrader"
     lp.open_lab(page, lab.url)
@@ -326,12 +329,13 @@ def test_nbgrader_assignment_list_and_formgrader_load(page, lab, artifacts, watc
 
 
 # -- 4. the widget check can fail -------------------------------------------------------------------------------
-def test_widget_check_fails_when_widget_manager_is_off(page, lab, artifacts, watch):
+def check_widget_manager_off(page, lab, artifacts, watch):
     """Same checks on a small notebook with ipywidgets' JupyterLab manager switched off: they must object."""
     shots = artifacts
     rel_path = "curriculum/browser_lab_smoke.ipynb"
     shutil.copy2(FIXTURES / "lab_smoke.ipynb", lab.course_dir / rel_path)
-    lab.set_disabled_extensions(lab.disabled_extensions + (WIDGET_MANAGER,))
+    previous = lab.disabled_extensions
+    lab.set_disabled_extensions(previous + (WIDGET_MANAGER,))
     try:
         cells, saved = _run_notebook(page, lab, shots, watch, rel_path, "no-widget-manager")
         expected, problems = lp.widget_problems(cells, saved)
@@ -339,7 +343,7 @@ def test_widget_check_fails_when_widget_manager_is_off(page, lab, artifacts, wat
                            len(cells) - 1)
         shots.element(lp.cell_locator(page, widget_cell), "no-widget-manager-widget-cell")
     finally:
-        lab.set_disabled_extensions(tuple(x for x in lab.disabled_extensions if x != WIDGET_MANAGER))
+        lab.set_disabled_extensions(previous)
     assert expected == 1, f"the smoke notebook should produce one widget output, got {expected}"
     assert problems and "0 drawn" in problems[0], f"widget check did not notice the missing manager: {problems}"
     # The plot and text still render: only the widget check objects.
@@ -347,3 +351,27 @@ def test_widget_check_fails_when_widget_manager_is_off(page, lab, artifacts, wat
     # The page console check notices it too (JupyterLab logs the widget comms it cannot open).
     errors = watch.errors({"no-widget-manager"})
     assert any("comm" in e for e in errors), f"no console error without the widget manager: {errors}"
+
+
+# -- the test ---------------------------------------------------------------------------------------------------
+PARTS = {
+    "orientation": check_orientation,
+    "roleplay": check_roleplay,
+    "nbgrader": check_nbgrader,
+    "widget-manager-off": check_widget_manager_off,
+}
+
+
+def test_learner_view_in_jupyterlab(subtests, context, lab, artifacts, watch):
+    """Each part in a fresh browser tab; a failing part is reported and the next one still runs."""
+    wanted = [p for p in os.environ.get(PARTS_ENV, "").split(",") if p] or list(PARTS)
+    unknown = set(wanted) - set(PARTS)
+    assert not unknown, f"{PARTS_ENV} names unknown parts {sorted(unknown)}; known: {list(PARTS)}"
+    for name in wanted:
+        with subtests.test(msg=name):
+            page = context.new_page()
+            watch.attach(page)
+            try:
+                PARTS[name](page, lab, artifacts, watch)
+            finally:
+                page.close()
