@@ -50,7 +50,7 @@ DEFAULT_TIMEOUT = 900
 DEFAULT_MEMORY_MB = 4096
 DEFAULT_CELL_TIMEOUT = 60
 MAX_FILE_MB = 512
-_PRELOAD = ["cs_helpers.course.grade", "nbgrader.converters.autograde", "nbgrader.api", "nbgrader.coursedir",
+_PRELOAD = ["cs_helpers.course.grade", "cs_helpers.course._warm", "nbgrader.converters.autograde", "nbgrader.api", "nbgrader.coursedir",
             "nbclient", "jupyter_client", "nbformat", "psutil"]
 _PASS_ENV = ("LANG", "LC_ALL", "LC_CTYPE", "USER", "LOGNAME", "TZ", "CS_DOJO_ROOT", "CS_DOJO_DATASETS", "PYTHONPATH",
              "VIRTUAL_ENV", "SSL_CERT_FILE")
@@ -227,6 +227,7 @@ def _grade_in_sandbox(job: dict, work: Path) -> dict:
     shutil.copy2(real / CONFIG_NAME, course / CONFIG_NAME)
     db_file = work / "db" / "gradebook.db"
     shutil.copy2(job["template_db"], db_file)
+    timings = {"setup": time.perf_counter() - job["t0"]}
 
     restored: list[str] = []
     for name in job["notebooks"]:
@@ -263,6 +264,7 @@ def _grade_in_sandbox(job: dict, work: Path) -> dict:
     converter = Autograde(coursedir=coursedir, config=cfg)
     converter.force = True
     os.chdir(course)
+    timings["prepared"] = time.perf_counter() - job["t0"]
     try:
         converter.start()
     except NbGraderException:
@@ -273,7 +275,8 @@ def _grade_in_sandbox(job: dict, work: Path) -> dict:
     if not out_dir.is_dir():
         return {"status": "error", "kind": "nbgrader", "reason": "nbgrader wrote no autograded notebook",
                 "restored": restored}
-    return {"status": "ok", "autograded": str(out_dir), "restored": restored}
+    timings["autograded"] = time.perf_counter() - job["t0"]
+    return {"status": "ok", "autograded": str(out_dir), "restored": restored, "timings": timings}
 
 
 _KINDS = [
@@ -501,6 +504,7 @@ def grade_assignment(*, course_dir: str | Path = ".", assignment: str, workers: 
     started = time.perf_counter()
     root = course_root(course_dir)
     notebooks = [p.stem for p in source_notebooks(root, assignment)]
+    _start_forkserver()  # imports nbgrader in the forkserver while this process does the same below
     settings = _grade_config(root)
     timeout = int(timeout or settings["timeout"])
     memory_mb = int(memory_mb or settings["memory_mb"])
@@ -520,7 +524,6 @@ def grade_assignment(*, course_dir: str | Path = ".", assignment: str, workers: 
     if not (root / "release" / assignment).is_dir():
         raise CourseError(f"release/{assignment}/ がありません。先に `cs-dojo release {assignment}` を実行してください。")
 
-    _start_forkserver()  # imports nbgrader in the forkserver while this process does the same below
     with course_lock(root, f"grade {assignment}"):
         defs = _definitions(root, assignment)
         auto_max = sum(d["max"] for cells in defs.values() for d in cells.values() if not d["manual"])
@@ -624,7 +627,8 @@ def _run_jobs(root, assignment, notebooks, jobs, defs, auto_max, workers, timeou
                     token = uuid.uuid4().hex
                     job = {"learner": learner, "assignment": assignment, "root": str(root), "work": str(work),
                            "notebooks": notebooks, "template_db": str(template), "memory_mb": memory_mb,
-                           "cell_timeout": cell_timeout, "token": token, "mplconfigdir": mplconfig}
+                           "cell_timeout": cell_timeout, "token": token, "mplconfigdir": mplconfig,
+                           "t0": time.perf_counter()}
                     proc = ctx.Process(target=_worker_main, args=(job,), name=f"cs-dojo-grade-{learner}", daemon=False)
                     with _NoMainReimport():
                         proc.start()
