@@ -259,6 +259,8 @@ def _grade_in_sandbox(job: dict, work: Path) -> dict:
     cfg.CourseDirectory.assignment_id = assignment
     cfg.CourseDirectory.student_id = learner
     cfg.Execute.timeout = job["cell_timeout"]
+    # the parent kills this worker's whole process tree afterwards, so waiting for a polite kernel exit is wasted time
+    cfg.Execute.shutdown_kernel = "immediate"
     cfg.Autograde.create_student = True
     coursedir = CourseDirectory(config=cfg)
     converter = Autograde(coursedir=coursedir, config=cfg)
