@@ -20,6 +20,7 @@ import datetime as dt
 import html
 import io
 import json
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -151,7 +152,9 @@ def build_report(*, course_dir: str | Path = ".", out: str | Path | None = None,
 
     if not per_assignment.empty:
         fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
-        sns.boxplot(data=per_assignment, x="assignment", y="得点率", ax=axes[0], color="#9ecae1")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # seaborn's own boxplot call (vert=) on new matplotlib
+            sns.boxplot(data=per_assignment, x="assignment", y="得点率", ax=axes[0], color="#9ecae1")
         sns.stripplot(data=per_assignment, x="assignment", y="得点率", ax=axes[0], color="#333333", size=4)
         axes[0].set(title="課題別の得点率の分布", xlabel="課題", ylabel="得点率 (%)", ylim=(-5, 105))
         per_module = per_assignment.groupby(["learner_id", "module"], as_index=False)[["score", "max_score"]].sum()
