@@ -42,13 +42,12 @@ from __future__ import annotations
 import base64
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone, timedelta
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from .fileio import atomic_write_json
 from . import learner as _learner
 
 FORMAT = "cs-dojo/self-assessment"
@@ -319,21 +318,7 @@ def profile_path(learner: str | None = None) -> Path:
     return profile_dir() / f"{lid}.json"
 
 
-def _atomic_write_json(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, ensure_ascii=False, indent=2)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+
 
 
 def _read_json(path: Path, what: str) -> Any:
@@ -374,7 +359,7 @@ def save_profile(profile: Profile, *, keep_history: bool = True) -> Path:
                 history.append({"taken_at": old.taken_at, "competencies": old.competencies, "traits": old.traits})
             profile.history = history[-MAX_HISTORY:]
     profile.taken_at = _now()
-    _atomic_write_json(path, profile.to_dict())
+    atomic_write_json(path, profile.to_dict())
     return path
 
 
@@ -673,7 +658,7 @@ def save_notes(module: str, answers: Mapping[str, tuple[str, str]], learner: str
     merged.update({k: {"question": q, "text": t} for k, (q, t) in answers.items()})
     data = {"format": NOTES_FORMAT, "version": 1, "learner_id": lid, "module": module, "updated_at": _now(),
             "answers": merged}
-    _atomic_write_json(path, data)
+    atomic_write_json(path, data)
     return path
 
 

@@ -25,9 +25,7 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -36,6 +34,7 @@ from typing import Any, Mapping
 import pandas as pd
 
 from . import learner
+from .fileio import atomic_write_json
 
 FORMAT = "cs-dojo-growth-plan/1"
 MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
@@ -143,20 +142,7 @@ def save_plan(plan: Mapping, path: str | Path | None = None) -> Path:
     clean = validate_plan(plan)
     clean["updated_at"] = _now()
     target = Path(path) if path is not None else plan_path(clean.get("learner_id"))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(clean, fh, ensure_ascii=False, indent=2)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    atomic_write_json(target, clean)
     return target
 
 

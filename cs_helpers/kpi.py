@@ -345,11 +345,11 @@ def broken_example() -> Cascade:
 
 def save_cascade(cascade: Cascade, learner: str | None = None) -> Path:
     """Save atomically to ``$CS_DOJO_HOME/kpi/<learner_id>.json``."""
-    from .assess import _atomic_write_json
+    from .fileio import atomic_write_json
 
     lid = _learner.validate_learner_id(learner if learner is not None else _learner.learner_id())
     path = _learner.home_dir() / "kpi" / f"{lid}.json"
-    _atomic_write_json(path, cascade.to_dict())
+    atomic_write_json(path, cascade.to_dict())
     return path
 
 

@@ -15,6 +15,8 @@ import os
 import re
 from pathlib import Path
 
+from .fileio import atomic_write_json
+
 ENV_VAR = "CS_DOJO_LEARNER_ID"
 GUEST = "guest"
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
@@ -63,15 +65,10 @@ def learner_id() -> str:
 def set_learner_id(value: str, name: str | None = None) -> Path:
     """Save the learner id (and optional display name) to the learner's profile. Returns the file path."""
     value = validate_learner_id(value)
-    path = profile_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
     data = {"learner_id": value}
     if name:
         data["name"] = name
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return atomic_write_json(profile_path(), data)
 
 
 def learner_seed(salt: str = "", learner: str | None = None) -> int:

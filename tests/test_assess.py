@@ -125,7 +125,9 @@ def test_failed_write_keeps_the_old_file_and_leaves_no_temp(home, monkeypatch):
     def boom(*_a, **_k):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(assess.json, "dump", boom)
+    from cs_helpers import fileio
+
+    monkeypatch.setattr(fileio.os, "fsync", boom)  # the disk fills up while the new file is written
     with pytest.raises(OSError):
         assess.save_profile(assess.Profile("t1", *full_scores(5)))
     assert path.read_bytes() == before

@@ -51,7 +51,9 @@ def test_failed_write_keeps_the_old_file(home, monkeypatch):
     def boom(*_a, **_k):
         raise OSError("disk full")
 
-    monkeypatch.setattr(G.os, "replace", boom)
+    from cs_helpers import fileio
+
+    monkeypatch.setattr(fileio.os, "replace", boom)
     with pytest.raises(OSError):
         G.save_plan(G.demo_plan() | {"learner_id": "tanaka_h"})
     assert path.read_bytes() == before

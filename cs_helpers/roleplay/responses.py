@@ -9,12 +9,11 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Union
 
+from ..fileio import atomic_write_json
 from .engine import ReplayError, Session, Step, replay
 from .schema import ID_RE, Scenario
 
@@ -73,23 +72,7 @@ def build_record(session: Session, *, learner: str, mode: str, started_at: str |
 
 def write_atomic(path: Path, data: dict) -> Path:
     """Write JSON to ``path`` via a temporary file in the same folder and ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, ensure_ascii=False, indent=2)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return path
+    return atomic_write_json(path, data)
 
 
 def save_session(session: Session, *, base: Union[str, Path, None] = None, learner: str | None = None,
