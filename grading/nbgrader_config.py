@@ -3,6 +3,8 @@
 # `cs-dojo init DIR` copies this file to DIR/nbgrader_config.py. Plain nbgrader commands run inside DIR use it
 # too (e.g. `nbgrader generate_assignment 00_sample`), so both paths grade the same way.
 # Everything here is documented in docs/trainer.md (section "採点の設定 / Grading settings").
+import os
+
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Execute, GetGrades, IgnorePattern,
                                     LimitOutput, SaveAutoGrades)
@@ -11,7 +13,8 @@ from cs_helpers.course.preprocessors import HideHiddenTests, LimitOutputChars
 
 c = get_config()  # noqa: F821  (provided by traitlets when nbgrader loads this file)
 
-c.CourseDirectory.course_id = "cs-dojo"
+# The same variable names the course on JupyterHub (deploy/jupyterhub), so both always agree.
+c.CourseDirectory.course_id = os.environ.get("CS_DOJO_COURSE_ID", "cs-dojo")
 # The workspace also holds roster/rubrics/lessons; nbgrader should not copy their caches around.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".DS_Store"]
 
