@@ -34,10 +34,21 @@ def clean_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
+def lesson_order(path: Path) -> tuple[int, int]:
+    """``03_x`` before ``03.1_y`` before ``04_z``."""
+    number = path.name.split("_", 1)[0]
+    major, _, minor = number.partition(".")
+    return int(major), int(minor or 0)
+
+
 def navigation(lessons: list[Path], index: int) -> str:
-    prev = f"[← {lessons[index - 1].stem}]({lessons[index - 1].name})" if index > 0 else ""
-    nxt = f"[{lessons[index + 1].stem} →]({lessons[index + 1].name})" if index + 1 < len(lessons) else ""
-    return f"---\n{prev} | [目次 (README)](../README.md) | {nxt}".replace("|  |", "|")
+    parts = []
+    if index > 0:
+        parts.append(f"[← {lessons[index - 1].stem}]({lessons[index - 1].name})")
+    parts.append("[目次 (README)](../README.md)")
+    if index + 1 < len(lessons):
+        parts.append(f"[{lessons[index + 1].stem} →]({lessons[index + 1].name})")
+    return "---\n" + " | ".join(parts)
 
 
 def add_navigation(nb: nbformat.NotebookNode, text: str) -> nbformat.NotebookNode:
@@ -51,7 +62,8 @@ def add_navigation(nb: nbformat.NotebookNode, text: str) -> nbformat.NotebookNod
 
 def process(folder: Path, check: bool) -> list[Path]:
     dirty = []
-    lessons = sorted(p for p in folder.glob("*.ipynb") if LESSON.match(p.name)) if folder.name == "curriculum" else []
+    lessons = sorted((p for p in folder.glob("*.ipynb") if LESSON.match(p.name)), key=lesson_order) \
+        if folder.name == "curriculum" else []
     for path in sorted(folder.rglob("*.ipynb")):
         if ".ipynb_checkpoints" in path.parts:
             continue

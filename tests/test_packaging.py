@@ -24,3 +24,10 @@ def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "make test" in readme and "make lab" in readme
     assert "make test" in ci
+
+
+def test_notebooks_are_clean_and_navigation_is_current():
+    """No outputs or execution counts in git; lesson navigation regenerated (run `make clean-notebooks`)."""
+    proc = subprocess.run([sys.executable, "-m", "cs_helpers.nbclean", "--check", "curriculum", "exercises"],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
