@@ -160,47 +160,40 @@ def _convert(raw: pd.Series, col: Column, path: Path | str, label: str) -> pd.Se
     """
     text = raw.astype("string").str.strip()
     empty = text.isna() | (text == "")
-    if col.required and empty.any():
-        pos = _first_bad(empty)
-        raise DataError("値が空欄です。", path=path, column=label, line=_line(pos),
-                        fix=f"この列は必須です。{_KIND_JA[col.kind]}を入れるか、その行を削除してください。")
+
+    def reject(bad: pd.Series, problem: str, fix: str) -> None:
+        """Raise for the first row flagged in ``bad``; ``problem`` may use ``{value}``."""
+        pos = _first_bad(bad)
+        if pos is not None:
+            raise DataError(problem.format(value=text.iloc[pos]), path=path, column=label, line=_line(pos), fix=fix)
+
+    if col.required:
+        reject(empty, "値が空欄です。", f"この列は必須です。{_KIND_JA[col.kind]}を入れるか、その行を削除してください。")
     if col.kind == "str":
         return text.astype("string")
     if col.kind == "category":
-        bad = ~empty & ~text.isin(col.choices)
-        if bad.any():
-            pos = _first_bad(bad)
-            raise DataError(f"値「{text.iloc[pos]}」は使えません。", path=path, column=label, line=_line(pos),
-                            fix="次のいずれかにしてください: " + "、".join(col.choices))
+        reject(~empty & ~text.isin(col.choices), "値「{value}」は使えません。",
+               "次のいずれかにしてください: " + "、".join(col.choices))
         return pd.Categorical(text.where(~empty), categories=list(col.choices))
     if col.kind in ("int", "float"):
-        cleaned = text.str.replace(",", "", regex=False)
-        num = pd.to_numeric(cleaned, errors="coerce")
+        num = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce")
         bad = ~empty & num.isna()
         if col.kind == "int":
             bad |= ~empty & num.notna() & (num != num.round())
-        if bad.any():
-            pos = _first_bad(bad)
-            raise DataError(f"値「{text.iloc[pos]}」を{_KIND_JA[col.kind]}として読めません。", path=path,
-                            column=label, line=_line(pos),
-                            fix="数字だけを入れてください (単位や「件」「円」などの文字は別の列に)。")
-        return num.astype("Int64" if col.kind == "int" else "Float64") if not col.required else (
-            num.astype("int64") if col.kind == "int" else num.astype("float64"))
+        reject(bad, f"値「{{value}}」を{_KIND_JA[col.kind]}として読めません。",
+               "数字だけを入れてください (単位や「件」「円」などの文字は別の列に)。")
+        if not col.required:
+            return num.astype("Int64" if col.kind == "int" else "Float64")
+        return num.astype("int64" if col.kind == "int" else "float64")
     if col.kind == "date":
         parsed = pd.to_datetime(text, errors="coerce", format="mixed")
-        bad = ~empty & parsed.isna()
-        if bad.any():
-            pos = _first_bad(bad)
-            raise DataError(f"値「{text.iloc[pos]}」を日付として読めません。", path=path, column=label,
-                            line=_line(pos), fix="日付は 2026-04-01 のような YYYY-MM-DD 形式にしてください。")
+        reject(~empty & parsed.isna(), "値「{value}」を日付として読めません。",
+               "日付は 2026-04-01 のような YYYY-MM-DD 形式にしてください。")
         return parsed
     if col.kind == "bool":
         low = text.str.lower().fillna("")
-        bad = ~low.isin(_TRUE | _FALSE)
-        if bad.any():
-            pos = _first_bad(bad)
-            raise DataError(f"値「{text.iloc[pos]}」を真偽値として読めません。", path=path, column=label,
-                            line=_line(pos), fix="True / False (または 1 / 0) で入れてください。")
+        reject(~low.isin(_TRUE | _FALSE), "値「{value}」を真偽値として読めません。",
+               "True / False (または 1 / 0) で入れてください。")
         return low.isin(_TRUE).astype(bool)
     raise AssertionError(col.kind)
 
