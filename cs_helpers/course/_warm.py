@@ -4,6 +4,8 @@ from __future__ import annotations
 
 
 def warm() -> None:
+    from cs_helpers.course.grade import skip_slow_iri_checker
+    skip_slow_iri_checker()  # before nbformat/jsonschema are imported below (saves ~1.5 s of forkserver start-up)
     from nbconvert.exporters import NotebookExporter
     from nbgrader.api import Gradebook  # noqa: F401
     from nbgrader.converters.autograde import Autograde
@@ -17,6 +19,17 @@ def warm() -> None:
     exporter = NotebookExporter(parent=converter, config=cfg)
     for pp in converter.sanitize_preprocessors + converter.autograde_preprocessors:
         exporter.register_preprocessor(pp)
+
+    # Measured: without the lines below every forked worker re-did these first-use costs itself (~0.1-0.15 s of CPU
+    # per learner): jupyter_client imports ipykernel.kernelspec (and with it IPython) to find the native kernel, the
+    # course config imports our preprocessors, and nbformat compiles its notebook schema validator on first use.
+    import ipykernel.kernelspec  # noqa: F401
+    import nbformat
+    from nbformat.validator import get_validator
+
+    import cs_helpers.course.preprocessors  # noqa: F401
+    for relax in (False, True):
+        get_validator(nbformat.current_nbformat, nbformat.current_nbformat_minor, relax_add_props=relax)
 
 
 try:

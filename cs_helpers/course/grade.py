@@ -56,6 +56,19 @@ _PASS_ENV = ("LANG", "LC_ALL", "LC_CTYPE", "USER", "LOGNAME", "TZ", "CS_DOJO_ROO
              "VIRTUAL_ENV", "SSL_CERT_FILE")
 
 
+def skip_slow_iri_checker() -> None:
+    """Keep jsonschema from importing ``rfc3987_syntax`` (a speed fix; call before nbformat is first imported).
+
+    jsonschema imports that optional package, when installed, only to check the ``iri``/``iri-reference`` formats of
+    draft 7+ schemas, and it compiles a Lark Earley grammar at import time: 1.2-1.9 s of CPU in every process that
+    imports nbformat (the parent and the forkserver, i.e. both cores, before the first learner is graded). nbformat
+    validates notebooks against draft 4 schemas, which have no such formats, so validation is unchanged. A ``None``
+    entry in ``sys.modules`` makes the import raise ImportError, which jsonschema already treats as "not installed".
+    """
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)
+
+
 @dataclass
 class Outcome:
     learner: str
@@ -504,6 +517,7 @@ def grade_assignment(*, course_dir: str | Path = ".", assignment: str, workers: 
     from multiprocessing.connection import wait
 
     started = time.perf_counter()
+    skip_slow_iri_checker()
     root = course_root(course_dir)
     notebooks = [p.stem for p in source_notebooks(root, assignment)]
     _start_forkserver()  # imports nbgrader in the forkserver while this process does the same below
@@ -621,20 +635,25 @@ def _run_jobs(root, assignment, notebooks, jobs, defs, auto_max, workers, timeou
         bar = tqdm(total=len(jobs), desc=f"採点中 {assignment}", unit="人", disable=not progress, file=sys.stderr)
         old_cwd = os.getcwd()
         os.chdir(run_dir)  # the forkserver (started on first use) keeps this neutral folder as its cwd
+        finished: list[tuple] = []  # workers that ended, waiting for the parent's (serial) bookkeeping
+
+        def top_up() -> None:
+            while queue and len(running) < workers:
+                learner, digest = queue.pop(0)
+                work = Path(tempfile.mkdtemp(prefix="w-", dir=run_dir))
+                token = uuid.uuid4().hex
+                job = {"learner": learner, "assignment": assignment, "root": str(root), "work": str(work),
+                       "notebooks": notebooks, "template_db": str(template), "memory_mb": memory_mb,
+                       "cell_timeout": cell_timeout, "token": token, "mplconfigdir": mplconfig,
+                       "t0": time.perf_counter()}
+                proc = ctx.Process(target=_worker_main, args=(job,), name=f"cs-dojo-grade-{learner}", daemon=False)
+                with _NoMainReimport():
+                    proc.start()
+                running[proc.sentinel] = (proc, time.monotonic(), learner, digest, work, token)
+
         try:
             while queue or running:
-                while queue and len(running) < workers:
-                    learner, digest = queue.pop(0)
-                    work = Path(tempfile.mkdtemp(prefix="w-", dir=run_dir))
-                    token = uuid.uuid4().hex
-                    job = {"learner": learner, "assignment": assignment, "root": str(root), "work": str(work),
-                           "notebooks": notebooks, "template_db": str(template), "memory_mb": memory_mb,
-                           "cell_timeout": cell_timeout, "token": token, "mplconfigdir": mplconfig,
-                           "t0": time.perf_counter()}
-                    proc = ctx.Process(target=_worker_main, args=(job,), name=f"cs-dojo-grade-{learner}", daemon=False)
-                    with _NoMainReimport():
-                        proc.start()
-                    running[proc.sentinel] = (proc, time.monotonic(), learner, digest, work, token)
+                top_up()
                 ready = wait(list(running), timeout=0.5)
                 now = time.monotonic()
                 for sentinel in list(running):
@@ -645,8 +664,14 @@ def _run_jobs(root, assignment, notebooks, jobs, defs, auto_max, workers, timeou
                     del running[sentinel]
                     _kill_tree(token, proc.pid)
                     proc.join(5)
+                    finished.append((proc, t0, learner, digest, work, timed_out and sentinel not in ready, now))
+                # Refill the free slots *before* the bookkeeping below (scores, gradebook write, copies: ~60 ms per
+                # learner, serial in this process), so that no core waits for the parent between two submissions.
+                top_up()
+                while finished:
+                    proc, t0, learner, digest, work, killed, now = finished.pop(0)
                     outcome = _finish(root, assignment, learner, digest, work, defs, auto_max, proc.exitcode,
-                                      timed_out and sentinel not in ready, timeout, now - t0)
+                                      killed, timeout, now - t0)
                     outcomes.append(outcome)
                     bar.update(1)
                     if outcome.status == "failed":
