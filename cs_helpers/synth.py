@@ -70,6 +70,11 @@ def _add_months(ts: pd.Timestamp, n: int) -> pd.Timestamp:
     return ts + pd.DateOffset(months=int(n))
 
 
+def _months_since(start: pd.Timestamp, month: pd.Timestamp) -> int:
+    """Whole calendar months from ``start``'s month to ``month`` (negative before it)."""
+    return (month.year - start.year) * 12 + month.month - start.month
+
+
 # --------------------------------------------------------------------------------------------------
 # accounts and their hidden destiny
 # --------------------------------------------------------------------------------------------------
@@ -163,7 +168,7 @@ def _decay(dest: Destiny, month: pd.Timestamp) -> float:
         progress = min((month - dest.onset).days / span, 1.0)
         factor *= 1 - 0.6 * progress ** 0.9
     if dest.dip_start is not None:
-        k = (month.year - dest.dip_start.year) * 12 + month.month - dest.dip_start.month
+        k = _months_since(dest.dip_start, month)
         if 0 <= k < 3:
             factor *= [0.75, 0.7, 0.85][k]
     return factor
@@ -193,7 +198,7 @@ def _usage(seed: int, accounts: pd.DataFrame, destinies: dict[str, Destiny]) -> 
         start = pd.Timestamp(acc.contract_start)
         logins_per_user = rng.uniform(9, 22)
         for m in _active_months(acc, dest):
-            age = (m.year - start.year) * 12 + m.month - start.month
+            age = _months_since(start, m)
             ramp = min(1.0, 0.35 + 0.22 * max(age, 0))
             util = dest.engagement * ramp * _season(acc.industry, m.month) * _decay(dest, m)
             util = float(np.clip(util * rng.normal(1, 0.11), 0.02, 1.0))
@@ -217,7 +222,7 @@ def _tickets(seed: int, accounts: pd.DataFrame, destinies: dict[str, Destiny]) -
         start = pd.Timestamp(acc.contract_start)
         base = 0.12 + 0.05 * np.log1p(acc.seats) + 0.1 * (acc.complexity - 1)
         for m in _active_months(acc, dest):
-            age = (m.year - start.year) * 12 + m.month - start.month
+            age = _months_since(start, m)
             trouble = 1 - _decay(dest, m)  # 0 when healthy
             rate = base * (1.8 if age < 3 else 1.0) * (1 + 3.0 * trouble) * rng.uniform(0.6, 1.4)
             for _ in range(int(rng.poisson(rate))):
@@ -346,7 +351,7 @@ def _meetings(seed: int, accounts: pd.DataFrame, destinies: dict[str, Destiny], 
         if FIRST_MONTH <= start:
             rows.append((acc.account_id, start + pd.Timedelta(days=int(rng.integers(1, 10))), "キックオフ", 60))
         for m in months:
-            age = (m.year - start.year) * 12 + m.month - start.month
+            age = _months_since(start, m)
             if 0 <= age < 3 and acc.touch_model != "tech":
                 rows.append((acc.account_id, m + pd.Timedelta(days=int(rng.integers(5, 20))), "トレーニング", 90))
             every = {"high": 1, "low": 3, "tech": 0}[acc.touch_model]
