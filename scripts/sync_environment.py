@@ -1,8 +1,7 @@
 """Write environment.yml from pyproject.toml so conda users get the same dependencies.
 
 Usage: python scripts/sync_environment.py [--check]
-Conda channels are not reachable on our machines, so every dependency goes under `pip:`; conda itself
-only provides Python, pip and make. `--check` exits 1 when environment.yml is out of date.
+Every dependency goes under `pip:` (the route CI tests); conda itself only provides Python, pip and make. `--check` exits 1 when environment.yml is out of date.
 """
 from __future__ import annotations
 
