@@ -309,3 +309,39 @@ def data_dictionary_markdown() -> str:
             parts.append(f"| `{c.name}` | {kind}{'' if c.required else ', 空欄可'} | {c.ja} | {c.en} |")
         parts.append("")
     return "\n".join(parts)
+
+
+# --------------------------------------------------------------------------------------------------
+# "active on a date": the one definition every module uses
+# --------------------------------------------------------------------------------------------------
+def as_date(value, name: str = "日付") -> pd.Timestamp:
+    """``value`` as a day (time of day dropped); a Japanese ``ValueError`` naming ``name`` otherwise."""
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} に日付として読めない値「{value}」が指定されました。"
+                         "2026-04-01 のような YYYY-MM-DD 形式で指定してください。") from None
+    if pd.isna(ts):
+        raise ValueError(f"{name} が空です。2026-04-01 のような日付を指定してください。")
+    return ts.normalize()
+
+
+def active_mask(accounts: pd.DataFrame, on) -> pd.Series:
+    """Boolean mask over ``accounts``: a customer on day ``on`` = the contract started on or before it and
+    the account had not churned by then (``churn_date`` empty or after ``on``; no ``churn_date`` column:
+    nobody churned)."""
+    if not isinstance(accounts, pd.DataFrame) or "contract_start" not in accounts.columns:
+        raise ValueError("accounts には contract_start 列のある表 (data.load('accounts') など) を渡してください。")
+    day = as_date(on, "on")
+    start = pd.to_datetime(accounts["contract_start"])
+    if "churn_date" in accounts.columns:
+        churn = pd.to_datetime(accounts["churn_date"])
+        alive = churn.isna() | (churn > day)
+    else:
+        alive = pd.Series(True, index=accounts.index)
+    return (start <= day) & alive
+
+
+def active_accounts(accounts: pd.DataFrame, on) -> pd.DataFrame:
+    """The rows of ``accounts`` that were customers on day ``on`` (see ``active_mask``), in their order."""
+    return accounts.loc[active_mask(accounts, on).to_numpy()]

@@ -109,3 +109,19 @@ def test_data_dictionary_in_readme_matches_the_code():
     start = text.index("-->\n", text.index("data-dictionary:start")) + 4
     end = text.index("<!-- data-dictionary:end")
     assert text[start:end] == data.data_dictionary_markdown(), "datasets/README.md is stale: regenerate its dictionary"
+
+
+def test_active_accounts_on_a_day():
+    """One definition of "a customer on that day": started on or before it, not churned by then."""
+    import pandas as pd
+
+    acc = pd.DataFrame({"account_id": ["a", "b", "c", "d"],
+                        "contract_start": pd.to_datetime(["2025-01-01", "2025-06-01", "2025-06-02", "2024-01-01"]),
+                        "churn_date": pd.to_datetime([None, None, None, "2025-06-01"])})
+    assert list(data.active_accounts(acc, "2025-06-01")["account_id"]) == ["a", "b"]
+    assert list(data.active_mask(acc, "2025-05-31 18:00")) == [True, False, False, True]
+    assert list(data.active_accounts(acc.drop(columns="churn_date"), "2025-06-02")["account_id"]) == ["a", "b", "c", "d"]
+    with pytest.raises(ValueError, match="YYYY-MM-DD"):
+        data.active_accounts(acc, "いつか")
+    with pytest.raises(ValueError, match="contract_start"):
+        data.active_accounts(acc.drop(columns="contract_start"), "2025-06-01")
