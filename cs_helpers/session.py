@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import functools
 import datetime as _dt
 import html
 import io
@@ -504,7 +505,8 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser("session", help="勉強会キット: ノートブック一式の作成と匿名のまとめ (study-session kit)",
                                    description="勉強会 (study session) のフォルダを作り、終わったら匿名のまとめを作ります。")
     sub = parser.add_subparsers(dest="session_command", metavar="SUBCOMMAND")
-    parser.set_defaults(func=lambda _a: (parser.print_help(), 2)[1])
+    from .cli import print_help_of
+    parser.set_defaults(func=functools.partial(print_help_of, parser))
 
     new = sub.add_parser("new", help="勉強会のフォルダとノートブックを作る", epilog=NEW_EPILOG,
                          formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -7,9 +7,11 @@ stderr and exit code 1 — no traceback for problems a trainer can fix.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from pathlib import Path
 
+from ..cli import print_help_of
 from .common import CourseError, say
 
 _FMT = argparse.RawDescriptionHelpFormatter
@@ -177,7 +179,7 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("roster", help="受講者名簿 (import / show)", formatter_class=_FMT,
                               description="受講者名簿を管理します。")
     rsub = p.add_subparsers(dest="roster_command", metavar="ACTION")
-    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+    p.set_defaults(func=functools.partial(print_help_of, p))
     ri = rsub.add_parser(
         "import", help="CSV の名簿を取り込む", formatter_class=_FMT,
         description="CSV の名簿を roster.csv と gradebook の受講者表に取り込みます (同じIDは上書き)。",
