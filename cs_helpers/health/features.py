@@ -9,6 +9,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
+from ..data import active_accounts
 from .score import FEATURES, NPS_DAYS, TICKET_DAYS, TOUCH_DAYS, USAGE_MONTHS
 
 
@@ -32,11 +33,11 @@ def first_incomplete_month(cutoff) -> pd.Timestamp:
 
 
 def live_accounts(accounts: pd.DataFrame, cutoff) -> pd.DataFrame:
-    """Accounts whose contract started on or before ``cutoff`` and that had not churned by then."""
-    c = _ts(cutoff)
-    churn = accounts["churn_date"] if "churn_date" in accounts else pd.Series(pd.NaT, index=accounts.index)
-    mask = (accounts["contract_start"] <= c) & (churn.isna() | (churn > c))
-    return accounts.loc[mask.to_numpy()]
+    """Accounts whose contract started on or before ``cutoff`` and that had not churned by then.
+
+    The course's one definition of "a customer on that day" is ``cs_helpers.data.active_accounts``.
+    """
+    return active_accounts(accounts, _ts(cutoff))
 
 
 class AccountIndex:
