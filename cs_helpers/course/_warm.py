@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def warm() -> None:
-    from cs_helpers.course.grade import skip_slow_iri_checker
+    from cs_helpers.course.grading.worker import skip_slow_iri_checker
     skip_slow_iri_checker()  # before nbformat/jsonschema are imported below (saves ~1.5 s of forkserver start-up)
     from nbconvert.exporters import NotebookExporter
     from nbgrader.api import Gradebook  # noqa: F401

@@ -118,7 +118,7 @@ def _collect(args) -> int:
 
 
 def _grade(args) -> int:
-    from .grade import format_report, grade_assignment
+    from .grading import format_report, grade_assignment
     r = grade_assignment(course_dir=args.course_dir, assignment=args.assignment, workers=args.workers,
                          timeout=args.timeout, memory_mb=args.memory_mb, cell_timeout=args.cell_timeout,
                          learners=args.learner, force=args.force, progress=not args.quiet)

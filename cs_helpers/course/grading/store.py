@@ -1,0 +1,98 @@
+"""Gradebook I/O of the trusted parent (the only writer of ``gradebook.db``)."""
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from pathlib import Path
+
+from ..common import db_url
+
+
+def submission_timestamp(sub_dir: Path):
+    from nbgrader.utils import parse_utc
+    path = sub_dir / "timestamp.txt"
+    if path.exists():
+        try:
+            return parse_utc(path.read_text(encoding="utf-8").strip())
+        except Exception:  # noqa: BLE001
+            return None
+    return None
+
+
+def store_grades(root: Path, assignment: str, learner: str, scores: dict, failed: bool, timestamp) -> None:
+    """Write one learner's grades into the real gradebook (the parent is the only writer)."""
+    import warnings
+
+    from nbgrader.api import Gradebook
+    with warnings.catch_warnings(), Gradebook(db_url(root), "cs-dojo") as gb:
+        warnings.simplefilter("ignore")  # nbgrader's own update_or_create_submission triggers SQLAlchemy warnings
+        gb.update_or_create_student(learner)
+        if timestamp is not None:
+            gb.update_or_create_submission(assignment, learner, timestamp=timestamp)
+        else:
+            gb.update_or_create_submission(assignment, learner)
+        for nb_name, cells in scores.items():
+            sub_nb = gb.find_submission_notebook(nb_name, assignment, learner)
+            sub_nb.flagged = failed
+            for gid, (score, needs_manual, no_response) in cells.items():
+                grade = gb.find_grade(gid, nb_name, assignment, learner)
+                grade.auto_score = score
+                grade.needs_manual_grade = (grade.manual_score is not None or score is None) and not failed
+                if grade.manual_score is not None and failed:
+                    grade.needs_manual_grade = True
+                try:
+                    comment = gb.find_comment(gid, nb_name, assignment, learner)
+                    comment.auto_comment = "No response." if no_response else None
+                except Exception:  # noqa: BLE001 - only solution cells have comments
+                    pass
+        gb.db.commit()
+
+
+def make_template_db(root: Path, dest: Path) -> None:
+    """A snapshot of the gradebook with every learner removed (workers see only the assignment definitions)."""
+    src = sqlite3.connect(f"file:{root / 'gradebook.db'}?mode=ro", uri=True)
+    dst = sqlite3.connect(dest)
+    with dst:
+        src.backup(dst)
+    src.close()
+    dst.close()
+    import warnings
+
+    from nbgrader.api import Gradebook
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # SQLAlchemy warns about cascades nbgrader's models leave implicit
+        with Gradebook(f"sqlite:///{dest}", "cs-dojo") as gb:
+            for student in list(gb.students):
+                gb.remove_student(student.id)
+    con = sqlite3.connect(dest)
+    con.execute("VACUUM")
+    con.close()
+
+
+def backup_gradebook(root: Path, keep: int = 5) -> Path:
+    folder = root / ".cs_dojo" / "backups"
+    folder.mkdir(parents=True, exist_ok=True)
+    dest = folder / f"gradebook-{dt.datetime.now().strftime('%Y%m%d-%H%M%S-%f')}.db"
+    src = sqlite3.connect(f"file:{root / 'gradebook.db'}?mode=ro", uri=True)
+    dst = sqlite3.connect(dest)
+    with dst:
+        src.backup(dst)
+    src.close()
+    dst.close()
+    for old in sorted(folder.glob("gradebook-*.db"))[:-keep]:
+        old.unlink()
+    return dest
+
+
+
+def graded_learners(root: Path, assignment: str) -> set[str]:
+    con = sqlite3.connect(f"file:{root / 'gradebook.db'}?mode=ro", uri=True)
+    try:
+        rows = con.execute("SELECT student_id FROM submitted_assignment sa JOIN assignment a "
+                           "ON sa.assignment_id = a.id WHERE a.name = ?", (assignment,)).fetchall()
+    except sqlite3.Error:
+        rows = []
+    finally:
+        con.close()
+    return {r[0] for r in rows}
+

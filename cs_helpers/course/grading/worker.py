@@ -1,0 +1,204 @@
+"""The untrusted side: one worker grades one submission with nbgrader in its private folder and writes
+``result.json`` there. It never touches the course workspace."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from ..common import CONFIG_NAME, nbgrader_meta
+from .sandbox import limit_resources, worker_env
+
+
+def skip_slow_iri_checker() -> None:
+    """Keep jsonschema from importing ``rfc3987_syntax`` (a speed fix; call before nbformat is first imported).
+
+    jsonschema imports that optional package, when installed, only to check the ``iri``/``iri-reference`` formats of
+    draft 7+ schemas, and it compiles a Lark Earley grammar at import time: 1.2-1.9 s of CPU in every process that
+    imports nbformat (the parent and the forkserver, i.e. both cores, before the first learner is graded). nbformat
+    validates notebooks against draft 4 schemas, which have no such formats, so validation is unchanged. A ``None``
+    entry in ``sys.modules`` makes the import raise ImportError, which jsonschema already treats as "not installed".
+    """
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)
+
+
+
+def load_config(root: Path):
+    from traitlets.config.loader import PyFileConfigLoader
+    return PyFileConfigLoader(CONFIG_NAME, path=str(root)).load_config()
+
+
+
+def restore_missing_cells(nb, release_nb) -> list[str]:
+    """Put graded/solution/locked cells the learner deleted back, from the released notebook. Returns their ids."""
+    import copy
+    release_cells = [c for c in release_nb.cells if nbgrader_meta(c).get("grade_id")]
+    present = {nbgrader_meta(c).get("grade_id") for c in nb.cells if nbgrader_meta(c).get("grade_id")}
+    restored = []
+    for i, cell in enumerate(release_cells):
+        gid = nbgrader_meta(cell)["grade_id"]
+        if gid in present:
+            continue
+        insert_at = 0
+        for prev in reversed(release_cells[:i]):
+            prev_id = nbgrader_meta(prev)["grade_id"]
+            idx = next((k for k, c in enumerate(nb.cells) if nbgrader_meta(c).get("grade_id") == prev_id), None)
+            if idx is not None:
+                insert_at = idx + 1
+                break
+        new = copy.deepcopy(cell)
+        new.pop("id", None)
+        nb.cells.insert(insert_at, new)
+        present.add(gid)
+        restored.append(gid)
+    return restored
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# worker (runs in a forked child process)
+
+
+def _worker_main(job: dict) -> None:
+    """Entry point of a worker process. Writes ``result.json`` in its work folder; never touches the workspace."""
+    work = Path(job["work"])
+    try:
+        os.setsid()
+    except OSError:
+        pass
+    limit_resources(job["memory_mb"])
+    log_path = work / "worker.log"
+    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.dup2(log_fd, 1)
+    os.dup2(log_fd, 2)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    result = {"status": "error", "reason": "worker did not finish", "restored": []}
+    try:
+        for sub in ("home", "tmp", "runtime", "jupyter", "ipython", "db"):
+            (work / sub).mkdir(parents=True, exist_ok=True)
+        os.environ.clear()
+        os.environ.update(worker_env(job, work))
+        os.chdir(work)
+        result = _grade_in_sandbox(job, work)
+    except MemoryError:
+        result = {"status": "error", "reason": "memory limit exceeded while grading (メモリ上限を超えました)"}
+    except BaseException as exc:  # noqa: BLE001 - everything must end up in result.json
+        result = {"status": "error", "reason": f"{type(exc).__name__}: {exc}", "trace": traceback.format_exc()[-3000:]}
+    finally:
+        tmp = work / "result.json.tmp"
+        tmp.write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, work / "result.json")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
+
+
+def _grade_in_sandbox(job: dict, work: Path) -> dict:
+    import logging
+
+    import nbformat
+    from nbgrader.converters.autograde import Autograde
+    from nbgrader.converters.base import NbGraderException
+    from nbgrader.coursedir import CourseDirectory
+
+    learner, assignment = job["learner"], job["assignment"]
+    real = Path(job["root"])
+    course = work / "course"
+    src_dir = course / "source" / assignment
+    sub_dir = course / "submitted" / learner / assignment
+    shutil.copytree(real / "source" / assignment, src_dir,
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    shutil.copytree(real / "submitted" / learner / assignment, sub_dir, symlinks=False,
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    shutil.copy2(real / CONFIG_NAME, course / CONFIG_NAME)
+    db_file = work / "db" / "gradebook.db"
+    shutil.copy2(job["template_db"], db_file)
+    timings = {"setup": time.perf_counter() - job["t0"]}
+
+    restored: list[str] = []
+    for name in job["notebooks"]:
+        path = sub_dir / f"{name}.ipynb"
+        if not path.exists():
+            continue
+        try:
+            nb = nbformat.read(str(path), as_version=4)
+        except Exception as exc:  # noqa: BLE001
+            return {"status": "error", "kind": "notebook",
+                    "reason": f"{name}.ipynb はノートブックとして読めません (not a valid notebook: "
+                              f"{type(exc).__name__}: {str(exc)[:200]})"}
+        release_path = real / "release" / assignment / f"{name}.ipynb"
+        if release_path.exists():
+            ids = restore_missing_cells(nb, nbformat.read(str(release_path), as_version=4))
+            if ids:
+                restored += [f"{name}:{gid}" for gid in ids]
+                nbformat.write(nb, str(path))
+
+    handler = logging.FileHandler(work / "nbgrader.log", encoding="utf-8")
+    handler.setLevel(logging.INFO)
+    logging.getLogger().addHandler(handler)
+    for name in ("traitlets", "nbgrader", ""):
+        logging.getLogger(name).setLevel(logging.INFO)
+
+    cfg = load_config(course)
+    cfg.CourseDirectory.root = str(course)
+    cfg.CourseDirectory.db_url = f"sqlite:///{db_file}"
+    cfg.CourseDirectory.assignment_id = assignment
+    cfg.CourseDirectory.student_id = learner
+    cfg.Execute.timeout = job["cell_timeout"]
+    # the parent kills this worker's whole process tree afterwards, so waiting for a polite kernel exit is wasted time
+    cfg.Execute.shutdown_kernel = "immediate"
+    cfg.Autograde.create_student = True
+    coursedir = CourseDirectory(config=cfg)
+    converter = Autograde(coursedir=coursedir, config=cfg)
+    converter.force = True
+    os.chdir(course)
+    timings["prepared"] = time.perf_counter() - job["t0"]
+    try:
+        converter.start()
+    except NbGraderException:
+        return {"status": "error", "kind": _classify((work / "nbgrader.log").read_text(encoding="utf-8", errors="replace")),
+                "reason": _summarise((work / "nbgrader.log").read_text(encoding="utf-8", errors="replace")),
+                "restored": restored}
+    out_dir = course / "autograded" / learner / assignment
+    if not out_dir.is_dir():
+        return {"status": "error", "kind": "nbgrader", "reason": "nbgrader wrote no autograded notebook",
+                "restored": restored}
+    timings["autograded"] = time.perf_counter() - job["t0"]
+    return {"status": "ok", "autograded": str(out_dir), "restored": restored, "timings": timings}
+
+
+_KINDS = [
+    ("DeadKernelError", "kernel", "the kernel died while running the notebook (カーネルが停止しました: os.kill, "
+                                  "os._exit やメモリ不足など)"),
+    ("Kernel died", "kernel", "the kernel died while running the notebook (カーネルが停止しました)"),
+    ("UnresponsiveKernelError", "timeout", "the kernel stopped responding (カーネルが応答しません)"),
+    ("CellTimeoutError", "timeout", "a cell kept running past the per-cell timeout and could not be interrupted "
+                                    "(セルが制限時間内に終わらず、中断もできませんでした)"),
+    ("MemoryError", "memory", "memory limit exceeded (メモリ上限を超えました)"),
+    ("NotJSONError", "notebook", "not a valid notebook (ノートブックとして読めません)"),
+    ("OperationalError", "nbgrader", "the grading database copy failed (採点用データベースのエラー)"),
+]
+
+
+def _classify(log: str) -> str:
+    for needle, kind, _ in _KINDS:
+        if needle in log:
+            return kind
+    return "nbgrader"
+
+
+def _summarise(log: str) -> str:
+    for needle, _, text in _KINDS:
+        if needle in log:
+            return text
+    errors = [line for line in log.splitlines() if "Error" in line or "error" in line]
+    return "nbgrader could not grade the submission: " + (errors[-1].strip()[:300] if errors else "see the log")
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# parent side
