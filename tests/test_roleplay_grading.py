@@ -12,9 +12,9 @@ from cs_helpers import roleplay as rp
 from cs_helpers.roleplay import grading
 from cs_helpers.roleplay.responses import checksum
 
-GOOD = ["op_ask_monday", "mn_clarify", "st_split_clear", "ic_do_math", "al_bridge", "fd_log", "cp_confirm"]
+GOOD = ["op_a", "mn_b", "st_c", "ic_a", "al_a", "fd_b", "cp_a"]
 # Heard the need, split scope, showed the numbers, but dismissed the feature request and closed vaguely.
-POOR = ["op_ask_monday", "mn_clarify", "st_split_clear", "ic_do_math", "al_dismiss", "cp_vague"]
+POOR = ["op_a", "mn_b", "st_c", "ic_a", "al_b", "cp_b"]
 SID = "overdemanding_request"
 
 
@@ -52,7 +52,7 @@ def test_poor_path_partial_credit(tmp_path, saved):
 
 
 def test_overpromise_fails_but_keeps_partial_credit(tmp_path, saved):
-    saved(["op_accept_all", "ym_ask_dev"])
+    saved(["op_c", "ym_b"])
     result = grading.grade_response(SID, points=4, base=tmp_path)
     assert result.ok and result.report.outcome == "fail" and result.points < 1
 
@@ -62,11 +62,11 @@ def test_overpromise_fails_but_keeps_partial_credit(tmp_path, saved):
     ("checksum", lambda r: r.update(ending="fail_cold"), False, "書き換えられています"),
     ("hash", lambda r: r.update(scenario_hash="0" * 64), True, "ハッシュ"),
     ("scenario", lambda r: r.update(scenario_id="kickoff_hearing"), True, "別のシナリオ"),
-    ("path", lambda r: r["path"].insert(1, {"choice": "cp_confirm", "node": "x", "at": ""}), True, "再現できません"),
+    ("path", lambda r: r["path"].insert(1, {"choice": "cp_a", "node": "x", "at": ""}), True, "再現できません"),
     ("path", lambda r: r.update(ending="fail_cold"), True, "終わり方が"),
     ("unfinished", lambda r: r.update(path=r["path"][:3], ending=None, finished=False), True, "終わっていません"),
     ("format", lambda r: r.update(format="something/else"), True, "形式"),
-    ("format", lambda r: r.update(path="op_ask_monday"), True, "読めません"),
+    ("format", lambda r: r.update(path="op_a"), True, "読めません"),
 ])
 def test_rejected_responses_score_zero(tmp_path, saved, kind, change, fix, fragment):
     path = saved(GOOD)

@@ -22,14 +22,14 @@ from tests import nbgrader_roundtrip as rt
 ASSIGNMENT = "03_roleplay"
 POINTS = {"q1_test": 4.0, "q2_test": 4.0}
 PATHS = {
-    "good": {"kickoff_hearing": ["op_ask_why", "pw_success_def", "pg_who_uses", "wu_name_request", "fi_now",
-                                 "gv_listen", "gd_connect", "cl_plan"],
-             "overdemanding_request": ["op_ask_monday", "mn_clarify", "st_split_clear", "ic_do_math", "al_bridge",
-                                       "fd_log", "cp_confirm"]},
-    "poor": {"kickoff_hearing": ["op_demo", "ft_recommend", "rp_step_back", "pw_ask_it", "ia_thanks_field",
-                                 "wu_survey", "sp_keep", "cl_ask_goal", "lg_plan"],
-             "overdemanding_request": ["op_start_list", "tr_split_now", "st_split_vague", "vf_split", "ic_do_math",
-                                       "al_dismiss", "cp_confirm"]},
+    "good": {"kickoff_hearing": ["op_a", "pw_a", "pg_b", "wu_a", "fi_a",
+                                 "gv_a", "gd_a", "cl_e"],
+             "overdemanding_request": ["op_a", "mn_b", "st_c", "ic_a", "al_a",
+                                       "fd_b", "cp_a"]},
+    "poor": {"kickoff_hearing": ["op_c", "ft_b", "rp_b", "pw_b", "ia_b",
+                                 "wu_b", "sp_b", "cl_b", "lg_a"],
+             "overdemanding_request": ["op_d", "tr_a", "st_b", "vf_b", "ic_a",
+                                       "al_b", "cp_a"]},
 }
 TEST_CELL = {"kickoff_hearing": "q1_test", "overdemanding_request": "q2_test"}
 ANSWER_CELL = {"q1_answer": 'rp.check_response("kickoff_hearing")',

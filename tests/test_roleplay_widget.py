@@ -13,8 +13,8 @@ from cs_helpers.roleplay.schema import load_scenario
 from cs_helpers.roleplay.widget import RoleplayWidget, ScenarioMenu
 
 FIXTURES = Path(__file__).parent / "fixtures" / "roleplay"
-KICKOFF_BEST = ["op_ask_why", "pw_success_def", "pg_who_uses", "wu_name_request", "fi_now", "gv_listen",
-                "gd_connect", "cl_plan"]
+KICKOFF_BEST = ["op_a", "pw_a", "pg_b", "wu_a", "fi_a", "gv_a",
+                "gd_a", "cl_e"]
 
 
 @pytest.fixture
