@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 # --- touch models ------------------------------------------------------------------------------------------
@@ -63,6 +64,18 @@ def touch_table(accounts: pd.DataFrame) -> pd.DataFrame:
     if "touch_model" in out.columns:
         out["matches"] = out["touch_model"].astype(str) == out["rule_touch"]
     return out
+
+
+def exercise_sample(accounts: pd.DataFrame, seed: int, n: int = 8) -> pd.DataFrame:
+    """One learner's accounts for exercise 03 問1: ``n`` accounts, 2–4 of them (by ``seed``) on a touch model the
+    rule does not give, in shuffled order. Copying the current ``touch_model`` column therefore never passes."""
+    table = touch_table(accounts)
+    rng = np.random.default_rng(seed)
+    off = table[~table["matches"]]
+    k = min(2 + seed % 3, len(off), n)
+    picked = pd.concat([off.sample(n=k, random_state=rng), table[table["matches"]].sample(n=n - k, random_state=rng)])
+    picked = picked.sample(frac=1, random_state=rng)
+    return picked[["account_id", "company_name", "arr_jpy", "complexity", "touch_model"]].reset_index(drop=True)
 
 
 def capacity_needed(touches: Iterable[str], hours: Mapping[str, float] | None = None) -> float:

@@ -15,13 +15,16 @@ metric (``effect``: ``"raises"`` or ``"lowers"``). The checker then runs these c
   ``sign(direction) × sign(effect) == sign(upper direction)`` with up/raises = +1, down/lowers = −1.
   Example: "share of red-health accounts" (down is good) serves GRR (up is good); more red accounts
   lower GRR, so effect = lowers; improving it: down (−1) × lowers (−1) = +1 = GRR's direction: linked.
-* ``coverage`` — per KPI above the personal level: at least one KPI one level below serves it (a KPI
-  that nothing below supports does not belong in *this* line).
 * ``leading``  — per personal KPI: it is a leading indicator the person moves with their own actions
   (``kind="leading"``). Lagging indicators such as churn or retention are judged at team level.
 
 ``CascadeReport.score`` (整合度) = passed checks ÷ all checks, from 0 to 1; ``report.checks`` lists every
 check, so the score can always be recomputed by hand.
+
+Not a check: *coverage*. A cascade is one person's line, so most KPIs of the department or the product are
+supported by *other* people's KPIs. A KPI that nothing one level below serves is listed in
+``report.unsupported`` (with a note in ``report.notes``) for the learner to judge — keep it in the line because a
+colleague owns it, or drop it — but it is never counted as broken and never lowers the score.
 
 Lagging indicators
 ==================
@@ -190,7 +193,7 @@ _SIGN = {"up": 1, "down": -1, "raises": 1, "lowers": -1}
 
 @dataclass(frozen=True)
 class Check:
-    kind: str       # "level" | "link" | "coverage" | "leading"
+    kind: str       # "level" | "link" | "leading"; "coverage" only in CascadeReport.notes
     target: str     # level key or KPI id
     ok: bool
     message: str    # Japanese; empty when ok
@@ -200,6 +203,7 @@ class Check:
 class CascadeReport:
     cascade: Cascade
     checks: list[Check]
+    notes: list[Check] = field(default_factory=list)  # coverage observations: not checks, not scored
 
     @property
     def passed(self) -> int:
@@ -216,8 +220,14 @@ class CascadeReport:
 
     @property
     def broken(self) -> set[str]:
-        """Ids of KPIs with at least one failed check (link, coverage or leading)."""
+        """Ids of KPIs with at least one failed check (link or leading)."""
         return {c.target for c in self.checks if not c.ok and c.kind != "level"}
+
+    @property
+    def unsupported(self) -> set[str]:
+        """Ids of KPIs above the personal level that no KPI one level below serves in this line (a judgement
+        for the learner, not an error: a colleague's KPI may support them)."""
+        return {c.target for c in self.notes if not c.ok}
 
     @property
     def problems(self) -> list[str]:
@@ -229,11 +239,17 @@ class CascadeReport:
         return pd.DataFrame([{"チェック": _CHECK_JA[c.kind], "対象": c.target, "結果": "✅" if c.ok else "❌",
                               "内容": c.message} for c in self.checks])
 
+    @property
+    def remarks(self) -> list[str]:
+        return [c.message for c in self.notes if not c.ok]
+
     def summary(self) -> str:
         head = f"整合度 {self.score:.0%} ({self.total}件中{self.passed}件のチェックに合格)"
-        if not self.problems:
-            return head + "。会社から自分まで一本の線でつながっています。"
-        return head + "\n" + "\n".join(f"・{p}" for p in self.problems)
+        text = head + ("。会社から自分まで一本の線でつながっています。" if not self.problems
+                       else "\n" + "\n".join(f"・{p}" for p in self.problems))
+        if self.remarks:
+            text += "\n参考 (整合度には数えません):\n" + "\n".join(f"・{r}" for r in self.remarks)
+        return text
 
     def _repr_html_(self) -> str:
         colour = "#2e7d32" if not self.problems else "#c62828"
@@ -241,6 +257,9 @@ class CascadeReport:
         body = (f"<div style='font-weight:bold;color:{colour}'>整合度 {self.score:.0%} "
                 f"({self.total}件中{self.passed}件のチェックに合格)</div>")
         body += f"<ul>{items}</ul>" if items else "<div>会社から自分まで一本の線でつながっています。</div>"
+        if self.remarks:
+            notes = "".join(f"<li>{html.escape(r)}</li>" for r in self.remarks)
+            body += f"<div style='color:#555'>参考 (整合度には数えません):</div><ul style='color:#555'>{notes}</ul>"
         return body
 
     def __repr__(self) -> str:
@@ -289,21 +308,23 @@ def check_cascade(cascade: Cascade | Mapping[str, Any]) -> CascadeReport:
                        f"{upper.id}「{upper.name}」は{moved}ます。{upper.id} は{DIRECTION_JA[upper.direction]}指標なので、"
                        "頑張るほど上の段の目標から遠ざかります。")
         checks.append(Check("link", k.id, not msg, msg))
+    notes: list[Check] = []
     for k in cascade.kpis:
         idx = LEVELS.index(k.level)
         if idx == len(LEVELS) - 1:
             continue
         lower_level = LEVELS[idx + 1]
         supported = any(c.serves == k.id for c in cascade.at(lower_level))
-        msg = "" if supported else (f"{k.id}「{k.name}」を支える{LEVEL_LABELS[lower_level]['kpi_short']}がありません。"
-                                    "下の段にこのKPIを動かす指標を足すか、この線から外しましょう。")
-        checks.append(Check("coverage", k.id, supported, msg))
+        msg = "" if supported else (
+            f"{k.id}「{k.name}」を支える{LEVEL_LABELS[lower_level]['kpi_short']}は、この線の中にはありません。"
+            "同僚のKPIが支えているなら残し、誰も動かさないなら線から外すか、下の段に指標を足すかを判断してください。")
+        notes.append(Check("coverage", k.id, supported, msg))
     for k in cascade.at("personal"):
         ok = k.kind == "leading"
         msg = "" if ok else (f"{k.id}「{k.name}」は遅行指標です。個人KPIには自分の行動で動かせる先行指標を置き、"
                              "遅行指標はチーム全体で追いましょう。")
         checks.append(Check("leading", k.id, ok, msg))
-    return CascadeReport(cascade, checks)
+    return CascadeReport(cascade, checks, notes)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -334,8 +355,9 @@ def example_cascade() -> Cascade:
 
 
 def broken_example() -> Cascade:
-    """The example with three typical mistakes (for practice): a lagging personal KPI that also skips a
-    level, an over-serving KPI that pulls its upper KPI the wrong way, and an unsupported department KPI."""
+    """The example with two typical mistakes (for practice): a lagging personal KPI that also skips a level,
+    and an over-serving KPI that pulls its upper KPI the wrong way. Two department KPIs are then left without
+    a personal KPI of this line (``report.unsupported``), which is a judgement, not an error."""
     base = [k for k in example_cascade().kpis if k.id not in ("M2", "M3")]
     return Cascade(dict(EXAMPLE_STATEMENTS), base + [
         KPI("M2", "personal", "担当顧客の解約率", "down", "P1", "lowers", "lagging"),

@@ -29,7 +29,7 @@ ANSWERS = {
                                                  "交渉と対立の解消"]))""",
     "practice_trait": """dict(zip(practice_trait, ["感情より論理とデータ", "長期の関係と全体への目配り",
                                        "違うタイプの人との協働", "未知への好奇心"]))""",
-    "practice_broken_ids": '{"M2", "M3", "S2", "S3"}',
+    "practice_broken_ids": '{"M2", "M3"}',
     "practice_indicator_kind": """dict(zip(practice_indicator_kind, ["遅行", "先行", "遅行", "先行", "遅行", "先行"]))""",
     # computed independently of kpi.lagging_indicators, straight from the definition in the lesson text
     "practice_high_touch_grr": """(lambda h: (lambda s: 1 - s[s["churn_date"] <= as_of]["arr_jpy"].sum()
@@ -118,7 +118,7 @@ def test_lesson_01_runs_personalised_checks_and_widgets(tmp_path, monkeypatch):
                                "want_to_be": "", "ideal": "", "shift": "CSは依頼を待つ仕事ではないと分かった",
                                "next_action": "", "one_on_one": ""}
     assert report["profile_non_verbal"] == 5
-    assert report["cascade_broken"] == ["M2", "S2"]
+    assert report["cascade_broken"] == ["M2"]
     assert report["builder_outputs"] == 2 and report["chart_outputs"] == 2
     written = sorted(str(p.relative_to(home)) for p in home.rglob("*") if p.is_file())
     assert written == ["kpi/lesson_t1.json", "notes/lesson_t1/01_mindset.json", "profiles/lesson_t1.json"]
