@@ -24,6 +24,7 @@ class GradeResult:
     ok: bool
     reason: str = ""                 # ResponseError.kind when the response was rejected
     report: ScoreReport | None = None
+    restarts: int = 0                # restarts recorded in graded mode (for the trainer's grade log)
 
     @property
     def fraction(self) -> float:
