@@ -14,6 +14,7 @@ import sys
 # and return an exit code.
 COMMAND_MODULES = [
     "cs_helpers.course.cli",      # init, roster, personalise, release, collect, grade, feedback, export, report
+    "cs_helpers.course.answers.cli",  # answers group / list (grade free text a group at a time)
     "cs_helpers.roleplay.cli",    # scenario lint
     "cs_helpers.session",         # session new / summary (study-session kit)
     "cs_helpers.synth",           # data regenerate
