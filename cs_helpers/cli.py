@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "cs_helpers.roleplay.cli",    # scenario lint
     "cs_helpers.session",         # session new / summary (study-session kit)
     "cs_helpers.synth",           # data regenerate
+    "cs_helpers.health.cli",      # health check (learned, validated health score for your own CSV)
 ]
 
 EPILOG = """\
@@ -35,6 +36,7 @@ EPILOG = """\
   cs-dojo scenario lint --strict datasets/scenarios/*.yaml   ロールプレイのシナリオを検査する
   cs-dojo session new --group 東京CS勉強会 --module 05         勉強会用のノートブック一式を作る
   cs-dojo data regenerate                                    datasets/ を再生成する (シード固定・毎回同一)
+  cs-dojo health check 顧客.csv --mapping map.yaml --out 結果/  自社のデータでヘルススコアを学習・検証する
 詳しくは各サブコマンドの --help を参照してください。-C/--course-dir はコマンドの前でも後でも指定できます。
 """
 

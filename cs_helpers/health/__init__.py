@@ -9,6 +9,8 @@ The pipeline, one row per account that is live at a cutoff date (all steps vecto
     call_list(bt.frame, capacity=20)               # who to call this week, with a playbook
     backtest_pooled(tables, quarter_ends(...))      # many cutoffs pooled; rescore(...) tries other weights
     lead_times(snapshots(tables, start, end), accounts)   # days between turning red and churning
+    learn_scorecard(frame, signals=..., categories=...)   # a points table learned from churn history (learn.py)
+    cross_validate(...), validate_over_time(...)          # judged on rows no fit has seen
 
 What is "known at the cutoff" (the leakage rules, tested in ``tests/test_health_leakage.py``):
 
@@ -107,4 +109,15 @@ from .actions import (  # noqa: F401
     capacity_threshold,
     capacity_table,
     playbook_triggers,
+)
+from .learn import (  # noqa: F401
+    Scorecard,
+    Validation,
+    capacity_metrics,
+    cross_validate,
+    fit_logistic,
+    learn_scorecard,
+    plain_logistic_cv,
+    reliability,
+    validate_over_time,
 )

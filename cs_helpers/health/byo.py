@@ -8,6 +8,8 @@ A small mapping (a dict, or a ``.yaml`` / ``.json`` file) says which of your CSV
     signals: [tenure, MonthlyCharges, TotalCharges]
     categories: [Contract]           # text columns to compare churn rates by (optional)
     optional: [TotalCharges]         # signals allowed to be blank (optional)
+    directions: {tenure: healthy}    # stated directions for a learned score: healthy / risk (optional)
+    arr: MonthlyCharges              # revenue column, for "share of churned ARR caught" (optional)
 
     # one row per customer and month (monthly usage)
     account_id: 顧客コード
@@ -41,7 +43,7 @@ from .features import _ts, live_accounts, monthly_level_trend
 from .metrics import auc, churn_by_band, red_precision_recall
 from .score import weighted_score
 
-_KEYS = {"account_id", "churn", "churn_date", "date", "signals", "categories", "optional"}
+_KEYS = {"account_id", "churn", "churn_date", "date", "signals", "categories", "optional", "directions", "arr"}
 _CHURN_YES = {"yes", "y", "true", "t", "1", "はい", "解約", "解約済", "解約済み", "churn", "churned", "あり"}
 _CHURN_NO = {"no", "n", "false", "f", "0", "いいえ", "継続", "継続中", "active", "stay", "stayed", "なし"}
 
@@ -56,6 +58,8 @@ class ByoMapping:
     date: str | None = None
     categories: list[str] = field(default_factory=list)
     optional: list[str] = field(default_factory=list)
+    directions: dict[str, int] = field(default_factory=dict)  # signal -> +1 (higher is healthier) / -1
+    arr: str | None = None                                    # annual revenue column (optional)
 
     @property
     def monthly(self) -> bool:
@@ -110,7 +114,12 @@ def read_mapping(mapping: Mapping | str | Path) -> ByoMapping:
                    churn=mapping.get("churn"), churn_date=mapping.get("churn_date"), date=mapping.get("date"),
                    categories=_as_list(mapping.get("categories"), "categories"),
                    optional=_as_list(mapping.get("optional"), "optional"))
-    used = [m.account_id, m.churn, m.churn_date, m.date, *m.signals, *m.categories]
+    m.directions = _directions(mapping.get("directions"), m.signals, source)
+    if mapping.get("arr") is not None:
+        if not isinstance(mapping["arr"], str):
+            raise DataError("対応づけの「arr」は列名1つで書いてください。", path=source, fix="例: arr: 年間契約額")
+        m.arr = mapping["arr"]
+    used = [m.account_id, m.churn, m.churn_date, m.date, *m.signals, *m.categories, m.arr if m.arr not in m.signals else None]
     used = [u for u in used if u]
     dup = next((u for u in used if used.count(u) > 1), None)
     if dup:
@@ -127,6 +136,28 @@ def read_mapping(mapping: Mapping | str | Path) -> ByoMapping:
         raise DataError("churn_date は月次の表 (date を指定したとき) で使います。", path=source,
                         fix="顧客1行の表なら churn: (Yes/No の列) を指定してください。")
     return m
+
+
+def _directions(value, signals: list[str], source) -> dict[str, int]:
+    """``directions: {signal: healthy | risk}`` (高いほど健全 / 高いほど危険 also accepted)."""
+    from .learn import _direction
+
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise DataError("対応づけの「directions」は「列名: 向き」の形で書いてください。", path=source,
+                        fix="例: directions: {tenure: healthy, MonthlyCharges: risk}")
+    out = {}
+    for key, how in value.items():
+        if key not in signals:
+            raise DataError(f"directions の「{key}」が signals にありません。", path=source, column=str(key),
+                            fix="向きは signals に書いた数値の列にだけ指定できます。")
+        try:
+            out[str(key)] = _direction(str(key), how)
+        except ValueError as exc:
+            raise DataError(str(exc), path=source, column=str(key),
+                            fix="healthy (高いほど健全) か risk (高いほど危険) のどちらかを書いてください。") from None
+    return out
 
 
 def parse_churn(values: pd.Series, *, path: str | Path = "<data>", column: str = "churn") -> pd.Series:
@@ -188,7 +219,9 @@ def load_byo(path: str | Path, mapping: Mapping | str | Path) -> ByoData:
         names[s], kinds[s] = s, "float"
     for cat in m.categories:
         names[cat], kinds[cat] = cat, "str"
-    optional = set(m.optional) | ({"churn_date"} if m.churn_date else set())
+    if m.arr and m.arr not in names:
+        names[m.arr], kinds[m.arr] = m.arr, "float"
+    optional = set(m.optional) | ({"churn_date"} if m.churn_date else set()) | ({m.arr} if m.arr else set())
     key = ["account_id", "date"] if m.monthly else ["account_id"]
     frame = load_mapped(path, names, kinds, key=key, optional=optional)
     if m.churn:
