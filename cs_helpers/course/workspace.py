@@ -18,7 +18,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..paths import project_root
+from .. import paths
 from .common import CONFIG_NAME, ROSTER_FIELDS, ROSTER_NAME, CourseError, atomic_write_text, db_url
 
 TEMPLATE_DIRNAME = "workspace_template"
@@ -36,7 +36,7 @@ class InitResult:
 
 
 def grading_dir() -> Path:
-    return project_root() / "grading"
+    return paths.grading_dir()
 
 
 def template_dir() -> Path:
@@ -56,9 +56,9 @@ def init_course(directory: str | Path, *, exercises: str | Path | None = None, c
     root = Path(directory).expanduser().resolve()
     config_src = grading_dir() / CONFIG_NAME
     if not config_src.is_file():
-        raise CourseError(f"{config_src} が見つかりません。CS Dojo のチェックアウトから実行してください。")
-    exercises_dir = Path(exercises).expanduser().resolve() if exercises else project_root() / "exercises"
-    curriculum_dir = Path(curriculum).expanduser().resolve() if curriculum else project_root() / "curriculum"
+        raise CourseError(f"{config_src} が見つかりません。CS Dojo のチェックアウトか、pip install したパッケージから実行してください (CS_DOJO_ROOT が古いフォルダを指していないかも確認してください)。")
+    exercises_dir = Path(exercises).expanduser().resolve() if exercises else paths.exercises_dir()
+    curriculum_dir = Path(curriculum).expanduser().resolve() if curriculum else paths.curriculum_dir()
     if exercises and not exercises_dir.is_dir():
         raise CourseError(f"課題フォルダ {exercises_dir} がありません。 (--exercises must be a folder)")
     if curriculum and not curriculum_dir.is_dir():
