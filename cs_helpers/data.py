@@ -135,6 +135,45 @@ TABLES: dict[str, Table] = {t.name: t for t in [
         C("text", "str", ja="ヒアリングメモ本文", en="note text (Japanese)"),
     ), key=("note_id",), parents={"account_id": "accounts", "meeting_id": "meetings"},
         ja="ヒアリングメモ", en="short hearing notes from kickoffs and QBRs"),
+    Table("contracts", (
+        C("account_id", "str", ja="顧客ID", en="account id"),
+        C("term_start", "date", ja="いまの契約期間の開始日 (解約済みは最後の契約期間)", en="start of the current (or last) contract term"),
+        C("term_end", "date", ja="いまの契約期間の終了日 (= 次回更新日。解約済みは解約日)", en="end of that term (= renewal_date in accounts)"),
+        C("term_months", "int", ja="契約期間の長さ (12・24・36か月)", en="term length in months (12, 24 or 36)"),
+        C("auto_renew", "bool", ja="自動更新条項があるか", en="renews automatically unless cancelled in time"),
+        C("notice_days", "int", ja="解約予告期間 (更新日の何日前までに申し出が必要か)", en="notice period in days before term_end"),
+        C("approval_route", "category", choices=("部長決裁", "役員稟議", "取締役会"), ja="更新・増額の決裁ルート",
+          en="who approves a renewal or an increase"),
+        C("fiscal_year_end_month", "int", ja="顧客の決算月 (1〜12)", en="month in which the customer's fiscal year ends"),
+        C("cancel_notice_on", "date", required=False, ja="解約の申し出を受けた日 (申し出がなければ空欄)",
+          en="day the written cancellation notice arrived, empty if none"),
+    ), key=("account_id",), parents={"account_id": "accounts"}, ja="契約条件 (顧客ごとに1行)",
+        en="contract terms, one row per account"),
+    Table("revenue_movements", (
+        C("movement_id", "str", ja="変動ID", en="movement id"),
+        C("account_id", "str", ja="顧客ID", en="account id"),
+        C("effective_date", "date", ja="変動が効力を持つ日", en="day the change takes effect"),
+        C("month", "date", ja="変動の月 (月初日)", en="month of the change (first day)"),
+        C("movement_type", "category", choices=("新規", "拡大", "縮小", "解約", "価格改定"), ja="変動の種類",
+          en="new, expansion, contraction, churn or price change"),
+        C("reason", "category", choices=("新規契約", "ライセンス追加", "オプション追加", "上位プラン", "ライセンス削減",
+                                         "オプション解約", "下位プラン", "解約", "価格改定"),
+          ja="変動の中身 (アップセル・クロスセル・ライセンス増減など)", en="what changed (upsell, cross-sell, seats ...)"),
+        C("arr_change_jpy", "int", ja="ARR の増減 (円、減少はマイナス)", en="change in ARR, JPY (negative for a decrease)"),
+        C("arr_after_jpy", "int", ja="変動後のその顧客の ARR (円)", en="the account's ARR after the change, JPY"),
+    ), key=("movement_id",), parents={"account_id": "accounts"}, ja="ARR の変動 (新規・拡大・縮小・解約・価格改定)",
+        en="ARR movements: new, expansion, contraction, churn, price change"),
+    Table("contact_changes", (
+        C("change_id", "str", ja="変更ID", en="change id"),
+        C("account_id", "str", ja="顧客ID", en="account id"),
+        C("contact_id", "str", ja="異動・退職した担当者のID", en="contact who moved or left"),
+        C("changed_on", "date", ja="異動・退職の日", en="day of the move or departure"),
+        C("change_type", "category", choices=("異動", "退職"), ja="変更の種類", en="moved within the company or left it"),
+        C("successor_name", "str", required=False, ja="後任者の氏名 (架空、未定は空欄)", en="successor (fictional), empty if none yet"),
+        C("handover_meeting", "bool", ja="前任者・後任者とCSMの引き継ぎ面談があったか", en="did the CSM get a handover meeting"),
+        C("csm_learned_on", "date", ja="CSMがその変更を知った日", en="day the CSM found out"),
+    ), key=("change_id",), parents={"account_id": "accounts", "contact_id": "contacts"},
+        ja="顧客側の担当者の異動・退職", en="customer contact changes (moves and departures)"),
 ]}
 
 _KIND_JA = {"int": "整数", "float": "数値", "date": "日付 (YYYY-MM-DD)", "bool": "真偽値 (True/False)",
@@ -249,7 +288,8 @@ def validate(raw: pd.DataFrame, table: Table, path: str | Path = "<data>",
 
 def load(name: str, directory: str | Path | None = None) -> pd.DataFrame:
     """Load a shipped table (``accounts``, ``contacts``, ``usage_monthly``, ``tickets``, ``nps``,
-    ``meetings``, ``hearing_notes``) with types checked. Dates are ``datetime64``."""
+    ``meetings``, ``hearing_notes``, ``contracts``, ``revenue_movements``, ``contact_changes``) with types
+    checked. Dates are ``datetime64``."""
     if name not in TABLES:
         raise DataError(f"「{name}」という表はありません。", fix="次のいずれかを指定してください: " + "、".join(TABLES))
     table = TABLES[name]

@@ -10,6 +10,8 @@ byte-identical for the same seed. The story behind the data (documented in ``dat
   (low usage that is not risk), small healthy accounts have low absolute logins, some industries have
   seasonal dips (education in August, restaurants in February), a few healthy accounts have temporary dips,
   and CSM meetings follow ARR and ticket noise rather than risk.
+* The commercial lifecycle (module 06) adds contract terms, ARR movements and contact changes from their own
+  random streams, so the tables above stay byte-identical (see the section before the public API).
 """
 from __future__ import annotations
 
@@ -440,9 +442,185 @@ def _hearing_notes(seed: int, accounts: pd.DataFrame, meetings: pd.DataFrame) ->
 
 
 # --------------------------------------------------------------------------------------------------
+# the commercial lifecycle (module 06): contract terms, ARR movements, contact changes
+#
+# These tables use their own random streams ("contracts", "revenue", "contact_changes") and only read the
+# tables above, so adding them leaves every earlier table byte-identical. They follow the same destiny:
+# churners lose their champion more often (mostly at the April reshuffle, shortly before the decline),
+# contract less at renewals and stop expanding once the decline starts; accounts that use the product
+# fully are the ones that add seats.
+# --------------------------------------------------------------------------------------------------
+FISCAL_YEAR_ENDS = [3, 12, 9, 6, 2, 8, 10, 1]
+FISCAL_YEAR_END_WEIGHTS = [0.62, 0.14, 0.06, 0.05, 0.04, 0.03, 0.03, 0.03]
+APPROVAL_ROUTES = ["部長決裁", "役員稟議", "取締役会"]
+MOVEMENT_TYPES = ["新規", "拡大", "縮小", "解約", "価格改定"]
+MOVEMENT_REASONS = ["新規契約", "ライセンス追加", "オプション追加", "上位プラン", "ライセンス削減", "オプション解約",
+                    "下位プラン", "解約", "価格改定"]
+PRICE_REVISION_FROM = pd.Timestamp("2025-04-01")  # list prices rose for renewals from this day
+CHANGE_TYPES = ["異動", "退職"]
+
+
+def _contracts(seed: int, accounts: pd.DataFrame, destinies: dict[str, Destiny]) -> pd.DataFrame:
+    rows = []
+    for acc in accounts.itertuples(index=False):
+        rng = _rng(seed, "contracts", acc.account_id)
+        dest = destinies[acc.account_id]
+        start, end = pd.Timestamp(acc.contract_start), pd.Timestamp(acc.renewal_date)
+        term = int(rng.choice([12, 24, 36], p=[0.8, 0.12, 0.08] if acc.company_size != "小規模" else [0.95, 0.05, 0.0]))
+        if _add_months(end, -term) < start:
+            term = 12
+        auto_p = {"小規模": 0.9, "中堅": 0.75, "大企業": 0.5}[acc.company_size]
+        auto = bool(rng.random() < auto_p)
+        notice = int(rng.choice([30, 60, 90], p={"小規模": [0.7, 0.25, 0.05], "中堅": [0.35, 0.45, 0.2],
+                                                 "大企業": [0.1, 0.4, 0.5]}[acc.company_size]))
+        if acc.arr_jpy < 500_000:
+            route = APPROVAL_ROUTES[int(rng.choice(3, p=[0.85, 0.15, 0.0]))]
+        elif acc.arr_jpy < 5_000_000:
+            route = APPROVAL_ROUTES[int(rng.choice(3, p=[0.3, 0.65, 0.05]))]
+        else:
+            route = APPROVAL_ROUTES[int(rng.choice(3, p=[0.0, 0.6, 0.4]))]
+        fye = FISCAL_YEAR_ENDS[int(rng.choice(len(FISCAL_YEAR_ENDS), p=FISCAL_YEAR_END_WEIGHTS))]
+        notice_on = None
+        if dest.churn_date is not None:
+            # the customer says so in writing: on time for auto-renewing contracts, a little earlier otherwise
+            deadline = dest.churn_date - pd.Timedelta(days=notice)
+            notice_on = (deadline - pd.Timedelta(days=int(rng.integers(0, 21 if auto else 45)))).date()
+        rows.append({"account_id": acc.account_id, "term_start": _add_months(end, -term).date(),
+                     "term_end": end.date(), "term_months": term, "auto_renew": auto, "notice_days": notice,
+                     "approval_route": route, "fiscal_year_end_month": fye, "cancel_notice_on": notice_on})
+    return pd.DataFrame(rows)
+
+
+def _revenue_movements(seed: int, accounts: pd.DataFrame, destinies: dict[str, Destiny],
+                       usage: pd.DataFrame, contracts: pd.DataFrame) -> pd.DataFrame:
+    util = {(a, m): u / s for a, m, u, s in zip(usage.account_id, pd.to_datetime(usage.month),
+                                                usage.active_users, usage.seats)}
+    term_start = dict(zip(contracts.account_id, pd.to_datetime(contracts.term_start)))
+    rows = []
+    for acc in accounts.itertuples(index=False):
+        rng = _rng(seed, "revenue", acc.account_id)
+        dest = destinies[acc.account_id]
+        start = pd.Timestamp(acc.contract_start)
+        last = dest.churn_date if dest.churn_date is not None else SNAPSHOT
+        renewals = [r for r in (_add_months(start, 12 * k) for k in range(1, 10)) if r <= last]
+        plan_level = PLANS.index(acc.plan)
+        events = []  # (date, type, reason, factor) on a relative ARR of 1.0 at the start
+        upgraded = downgraded = False
+        for m in pd.date_range(start.to_period("M").to_timestamp(), last, freq="MS"):
+            age = _months_since(start, m)
+            if age < 3 or (dest.onset is not None and m >= _add_months(dest.onset, -1)):
+                continue
+            u = util.get((acc.account_id, _add_months(m, -1)))
+            pull = 1.0 if u is None else (3.0 if u >= 0.85 else (1.0 if u >= 0.65 else 0.15))
+            p = (0.014 + 0.1 * max(dest.engagement - 0.5, 0)) * pull
+            if rng.random() >= p:
+                continue
+            day = m + pd.Timedelta(days=int(rng.integers(0, 27)))
+            if day <= start or day > last:
+                continue
+            kind = rng.random()
+            if kind < 0.15 and plan_level > 0 and not upgraded and not downgraded:
+                events.append((day, "拡大", "上位プラン", 1 + rng.uniform(0.25, 0.5)))
+                upgraded = True
+            elif kind < 0.45:
+                events.append((day, "拡大", "オプション追加", 1 + rng.uniform(0.06, 0.15)))
+            else:
+                events.append((day, "拡大", "ライセンス追加", 1 + rng.uniform(0.08, 0.3)))
+        for r in renewals:
+            if r == dest.churn_date or r > term_start[acc.account_id]:
+                continue  # the churn itself comes below; no renegotiation inside the current (multi-year) term
+            if r >= PRICE_REVISION_FROM and start < _add_months(PRICE_REVISION_FROM, -6) \
+                    and not any(e[1] == "価格改定" for e in events) and rng.random() < 0.6:
+                events.append((r, "価格改定", "価格改定", 1 + float(rng.choice([0.05, 0.08, 0.1]))))
+            churner_soon = dest.churn_date is not None and r >= _add_months(dest.churn_date, -12)
+            if rng.random() < 0.04 + 0.35 * dest.distress + 0.25 * churner_soon:
+                kind = rng.random()
+                if kind < 0.2 and plan_level < 2 and not upgraded and not downgraded:
+                    events.append((r, "縮小", "下位プラン", 1 - rng.uniform(0.25, 0.4)))
+                    downgraded = True
+                elif kind < 0.4:
+                    events.append((r, "縮小", "オプション解約", 1 - rng.uniform(0.05, 0.12)))
+                else:
+                    events.append((r, "縮小", "ライセンス削減", 1 - rng.uniform(0.1, 0.3)))
+        events.sort(key=lambda e: (e[0], MOVEMENT_TYPES.index(e[1])))  # the table's own row order
+        rel = [1.0]
+        for e in events:
+            rel.append(rel[-1] * e[3])
+        scale = acc.arr_jpy / rel[-1]
+        values = [int(round(v * scale, -3)) for v in rel]
+        values[-1] = int(acc.arr_jpy)
+        if values[0] <= 0:
+            values[0] = 1000
+        out = [(start, "新規", "新規契約", values[0], values[0])]
+        for e, before, after in zip(events, values, values[1:]):
+            if after != before:
+                out.append((e[0], e[1], e[2], after - before, after))
+        if dest.churn_date is not None:
+            out.append((dest.churn_date, "解約", "解約", -values[-1], 0))
+        for day, kind, reason, change, after in out:
+            rows.append({"account_id": acc.account_id, "effective_date": day.date(),
+                         "month": day.to_period("M").to_timestamp().date(), "movement_type": kind,
+                         "reason": reason, "arr_change_jpy": int(change), "arr_after_jpy": int(after)})
+    df = pd.DataFrame(rows)
+    order = {k: i for i, k in enumerate(MOVEMENT_TYPES)}
+    df["_k"] = df["movement_type"].map(order)
+    df = df.sort_values(["effective_date", "account_id", "_k"], kind="stable").drop(columns="_k")
+    df = df.reset_index(drop=True)
+    df.insert(0, "movement_id", [f"R{i:05d}" for i in range(1, len(df) + 1)])
+    return df
+
+
+def _contact_changes(seed: int, accounts: pd.DataFrame, destinies: dict[str, Destiny],
+                     contacts: pd.DataFrame) -> pd.DataFrame:
+    by_account = {aid: g for aid, g in contacts.groupby("account_id", sort=True)}
+    rows = []
+    for acc in accounts.itertuples(index=False):
+        rng = _rng(seed, "contact_changes", acc.account_id)
+        dest = destinies[acc.account_id]
+        people = by_account[acc.account_id]
+        champion = people[people.is_champion].iloc[0]
+        deciders = people[(people.deal_role == "決裁者") & ~people.is_champion]
+        start = max(pd.Timestamp(acc.contract_start), FIRST_MONTH)
+        last = min(dest.churn_date or SNAPSHOT, SNAPSHOT)
+        aprils = [pd.Timestamp(f"{y}-04-01") for y in range(start.year, last.year + 1)
+                  if start < pd.Timestamp(f"{y}-04-01") <= last]
+        changes = []  # (contact row, date, type, handover)
+        if dest.onset is not None and rng.random() < 0.55:
+            near = [a for a in aprils if _add_months(dest.onset, -3) <= a <= _add_months(dest.onset, 1)]
+            day = near[0] if near else dest.onset - pd.Timedelta(days=int(rng.integers(0, 40)))
+            if start < day <= last:
+                changes.append((champion, day, "異動" if rng.random() < 0.7 else "退職", rng.random() < 0.25))
+        elif rng.random() < 0.5:
+            for a in aprils:
+                if rng.random() < 0.09:
+                    changes.append((champion, a, "異動", rng.random() < 0.7))
+                    break
+            else:
+                if rng.random() < 0.08:
+                    day = _add_months(start, int(rng.integers(1, max(_months_since(start, last), 2))))
+                    day = day + pd.Timedelta(days=int(rng.integers(0, 27)))
+                    if start < day <= last:
+                        changes.append((champion, day, "退職", rng.random() < 0.6))
+        for a in aprils:
+            if len(deciders) and rng.random() < 0.07:
+                changes.append((deciders.iloc[0], a, "異動", rng.random() < 0.5))
+                break
+        for person, day, kind, handover in changes:
+            learned = day + pd.Timedelta(days=int(rng.integers(0, 10) if handover else rng.integers(14, 120)))
+            rows.append({"account_id": acc.account_id, "contact_id": person.contact_id, "changed_on": day.date(),
+                         "change_type": kind, "successor_name": _person(rng) if rng.random() < 0.85 else None,
+                         "handover_meeting": bool(handover), "csm_learned_on": min(learned, SNAPSHOT).date()})
+    df = pd.DataFrame(rows).sort_values(["changed_on", "account_id", "contact_id"], kind="stable")
+    df = df.reset_index(drop=True)
+    df.insert(0, "change_id", [f"X{i:04d}" for i in range(1, len(df) + 1)])
+    return df
+
+
+# --------------------------------------------------------------------------------------------------
 # public API
 # --------------------------------------------------------------------------------------------------
-TABLE_ORDER = ["accounts", "contacts", "usage_monthly", "tickets", "nps", "meetings", "hearing_notes"]
+TABLE_ORDER = ["accounts", "contacts", "usage_monthly", "tickets", "nps", "meetings", "hearing_notes",
+               "contracts", "revenue_movements", "contact_changes"]
 
 
 def generate(seed: int = SEED) -> dict[str, pd.DataFrame]:
@@ -454,8 +632,12 @@ def generate(seed: int = SEED) -> dict[str, pd.DataFrame]:
     nps = _nps(seed, accounts, contacts, destinies)
     meetings = _meetings(seed, accounts, destinies, tickets)
     notes = _hearing_notes(seed, accounts, meetings)
+    contracts = _contracts(seed, accounts, destinies)
+    revenue = _revenue_movements(seed, accounts, destinies, usage, contracts)
+    changes = _contact_changes(seed, accounts, destinies, contacts)
     return {"accounts": accounts, "contacts": contacts, "usage_monthly": usage, "tickets": tickets,
-            "nps": nps, "meetings": meetings, "hearing_notes": notes}
+            "nps": nps, "meetings": meetings, "hearing_notes": notes, "contracts": contracts,
+            "revenue_movements": revenue, "contact_changes": changes}
 
 
 def write(out_dir: str | Path, seed: int = SEED) -> dict[str, Path]:
@@ -471,23 +653,41 @@ def write(out_dir: str | Path, seed: int = SEED) -> dict[str, Path]:
 
 
 def _cmd_regenerate(args: argparse.Namespace) -> int:
+    import sys
+
     from .paths import datasets_dir
 
     out = Path(args.out) if args.out else datasets_dir()
-    for name, path in write(out, seed=args.seed).items():
-        print(f"{name:>14}: {path} ({sum(1 for _ in path.open(encoding='utf-8')) - 1} 行)")
+    try:
+        paths = write(out, seed=args.seed)
+    except OSError as exc:
+        where = exc.filename or out
+        print(f"エラー: 「{where}」に書き込めません ({exc.strerror or type(exc).__name__})。"
+              "書き込み権限のあるフォルダを --out で指定してください。", file=sys.stderr)
+        return 1
+    for name, path in paths.items():
+        print(f"{name:>17}: {path} ({sum(1 for _ in path.open(encoding='utf-8')) - 1} 行)")
     return 0
 
 
 def register(subparsers) -> None:
-    data = subparsers.add_parser("data", help="同梱データの再生成 (shipped synthetic data)")
+    import functools
+
+    from .cli import print_help_of
+
+    data = subparsers.add_parser(
+        "data", help="同梱データの再生成 (shipped synthetic data)",
+        description="同梱の合成データ (datasets/*.csv) を扱います。サブコマンドを指定してください。",
+        epilog="例: cs-dojo data regenerate",
+    )
     sub = data.add_subparsers(dest="data_command", metavar="SUBCOMMAND")
     regen = sub.add_parser(
         "regenerate", help="datasets/ の CSV をシードから作り直す (byte-identical for the same seed)",
-        description="合成データ (顧客・利用状況・問い合わせ・NPS・面談・ヒアリングメモ) を再生成します。",
-        epilog="例: cs-dojo data regenerate --out /tmp/data  (読むもの: なし / 書くもの: OUT/*.csv)",
+        description="合成データ (顧客・利用状況・問い合わせ・NPS・面談・ヒアリングメモ・契約条件・ARRの変動・"
+                    "担当者の異動) を再生成します。同じシードなら毎回 1 バイトも変わりません。",
+        epilog="例: cs-dojo data regenerate --out ./data_copy  (読むもの: なし / 書くもの: OUT/*.csv、既定は datasets/*.csv)",
     )
     regen.add_argument("--out", help="出力フォルダ (既定: datasets/)")
     regen.add_argument("--seed", type=int, default=SEED, help=f"乱数シード (既定: {SEED})")
     regen.set_defaults(func=_cmd_regenerate)
-    data.set_defaults(func=lambda _args: (data.print_help(), 2)[1])
+    data.set_defaults(func=functools.partial(print_help_of, data))

@@ -101,3 +101,57 @@ def test_sensible_health_score_predicts_churn_and_naive_ones_less():
     print(f"AUC sensible={auc_health:.3f} naive(logins)={auc_logins:.3f}")
     assert 0.75 <= auc_health <= 0.88
     assert auc_logins <= auc_health - 0.12
+
+
+@pytest.fixture(scope="module")
+def lifecycle() -> dict[str, pd.DataFrame]:
+    return data.load_all()
+
+
+def test_lifecycle_tables_follow_the_churn_story(lifecycle):
+    """ARR movements, contracts and contact changes agree with accounts.csv and with each other."""
+    acc = lifecycle["accounts"].set_index("account_id")
+    mov, con, chg = lifecycle["revenue_movements"], lifecycle["contracts"].set_index("account_id"), lifecycle["contact_changes"]
+    # every account starts with one "new" movement on its contract start; the running sum is arr_after_jpy
+    new = mov[mov.movement_type == "新規"].set_index("account_id")
+    assert len(new) == len(acc) and (new.effective_date == acc.contract_start.reindex(new.index)).all()
+    run = mov.groupby("account_id")["arr_change_jpy"].cumsum()
+    assert (run == mov["arr_after_jpy"]).all() and (mov["arr_after_jpy"] >= 0).all()
+    last = mov.groupby("account_id")["arr_after_jpy"].last()
+    assert (last == acc["arr_jpy"].where(~acc["churned"], 0).reindex(last.index)).all()
+    churn = mov[mov.movement_type == "解約"].set_index("account_id")
+    assert set(churn.index) == set(acc.index[acc.churned])
+    assert (churn.effective_date == acc.churn_date.reindex(churn.index)).all()
+    # contraction and price changes happen at a renewal anniversary only, never inside a multi-year term
+    at_renewal = mov[mov.movement_type.isin(["縮小", "価格改定"])]
+    start = acc.contract_start.reindex(at_renewal.account_id).to_numpy()
+    for when, began in zip(at_renewal.effective_date, start):
+        began = pd.Timestamp(began)
+        assert any(when == began + pd.DateOffset(years=k) for k in range(1, 10)), (when, began)
+    assert (at_renewal.effective_date.to_numpy() <= con.term_start.reindex(at_renewal.account_id).to_numpy()).all()
+    assert (at_renewal[at_renewal.movement_type == "価格改定"].effective_date >= synth.PRICE_REVISION_FROM).all()
+    # contracts: the term ends on the renewal date; written notice came before the deadline, churners only
+    assert (con.term_end == acc.renewal_date.reindex(con.index)).all()
+    assert ((con.term_end - con.term_start).dt.days.between(con.term_months * 28, con.term_months * 31 + 3)).all()
+    noticed = con.cancel_notice_on.notna()
+    assert set(con.index[noticed]) == set(acc.index[acc.churned])
+    assert (con.cancel_notice_on[noticed] <= con.term_end[noticed] - pd.to_timedelta(con.notice_days[noticed], "D")).all()
+    assert 0.5 <= (con.fiscal_year_end_month == 3).mean() <= 0.75 and 0.7 <= con.auto_renew.mean() <= 0.9
+    # contact changes: mostly on 1 April; losing the champion goes with churn; CSMs never learn before it happens
+    assert (chg.changed_on.dt.strftime("%m-%d") == "04-01").mean() >= 0.5
+    assert (chg.csm_learned_on >= chg.changed_on).all()
+    champions = set(lifecycle["contacts"].loc[lifecycle["contacts"].is_champion, "contact_id"])
+    lost = acc.index.isin(chg.loc[chg.contact_id.isin(champions), "account_id"])
+    assert acc.churned[lost].mean() >= acc.churned[~lost].mean() + 0.3
+
+
+def test_expansion_follows_seat_utilisation(lifecycle):
+    """Seats are added after months of high utilisation, almost never after low utilisation."""
+    usage = lifecycle["usage_monthly"].assign(util=lambda u: u.active_users / u.seats)
+    adds = lifecycle["revenue_movements"].query("reason == 'ライセンス追加'")
+    following = set(zip(adds.account_id, adds.month))
+    usage["added_next_month"] = [(a, m + pd.DateOffset(months=1)) in following
+                                 for a, m in zip(usage.account_id, usage.month)]
+    high = usage.loc[usage.util >= 0.85, "added_next_month"].mean()
+    low = usage.loc[usage.util < 0.65, "added_next_month"].mean()
+    assert high >= 0.04 and low <= 0.01 and high >= 10 * low
