@@ -19,14 +19,18 @@ def pair_count_auc(churned, risk) -> float:
 
 
 def independent_auc(churned, risk) -> float:
-    try:
-        from scipy.stats import mannwhitneyu
-    except ImportError:
-        return pair_count_auc(churned, risk)
+    """scikit-learn's ROC AUC (trapezoids over the ROC curve), a different algorithm from the rank statistic."""
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(np.asarray(churned, bool), np.asarray(risk, float)))
+
+
+def mann_whitney_auc(churned, risk) -> float:
+    from scipy.stats import mannwhitneyu
+
     y = np.asarray(churned, bool)
     r = np.asarray(risk, float)
-    u = mannwhitneyu(r[y], r[~y], alternative="two-sided").statistic
-    return float(u) / (y.sum() * (~y).sum())
+    return float(mannwhitneyu(r[y], r[~y], alternative="two-sided").statistic) / (y.sum() * (~y).sum())
 
 
 # --- AUC ------------------------------------------------------------------------------------------
@@ -59,7 +63,9 @@ def test_auc_matches_independent_computation(seed):
     score = np.round(rng.normal(50 - 8 * y, 10), 0)  # rounding creates many ties
     got = health.auc(y, score)
     assert got == pytest.approx(independent_auc(y, -score), abs=1e-12)
+    assert got == pytest.approx(mann_whitney_auc(y, -score), abs=1e-12)
     assert got == pytest.approx(pair_count_auc(y, -score), abs=1e-12)
+    assert health.auc(y, score, higher_means="risk") == pytest.approx(independent_auc(y, score), abs=1e-12)
 
 
 def test_auc_drops_missing_scores_and_rejects_one_class():

@@ -1,0 +1,168 @@
+"""Learned health score: points table, stated directions, honest validation, and the issue's AUC targets."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cs_helpers import data, health
+from cs_helpers.health import demo, learn
+
+SIGNALS = ["tenure", "MonthlyCharges", "TotalCharges"]
+CATEGORIES = ["Contract", "PaymentMethod", "InternetService"]
+
+
+@pytest.fixture(scope="module")
+def telco() -> pd.DataFrame:
+    frame = demo.telco_like(7043, seed=0)
+    frame["churned"] = frame["Churn"] == "Yes"
+    return frame.set_index("customerID")
+
+
+@pytest.fixture(scope="module")
+def telco_cv(telco):
+    return learn.cross_validate(telco, signals=SIGNALS, categories=CATEGORIES, directions={"tenure": "healthy"})
+
+
+def test_telco_learned_score_is_as_good_as_plain_logistic_regression(telco, telco_cv):
+    """Issue #17: CV AUC >= 0.83 and within 0.01 of scikit-learn's logistic regression, same folds, same run."""
+    plain = learn.plain_logistic_cv(telco, signals=SIGNALS, categories=CATEGORIES)
+    assert 0.22 < telco["churned"].mean() < 0.30 and len(telco) == 7043
+    assert telco_cv.auc >= 0.83
+    assert abs(telco_cv.auc - plain["auc"]) <= 0.01
+    assert len(telco_cv.folds) == 5 and all(f["auc"] > 0.8 for f in telco_cv.folds)
+
+
+def test_points_sum_to_100_and_the_score_is_the_table(telco, telco_cv):
+    card = telco_cv.card
+    assert card.weights.sum() == pytest.approx(100.0, abs=1e-9)
+    pts = card.points
+    assert (pts["points"] <= 1e-12).all()
+    for signal, g in pts.groupby("signal"):
+        assert g["points"].max() == pytest.approx(0.0, abs=1e-12)  # every signal has a best level at 0
+        assert -g["points"].min() == pytest.approx(card.weights[signal], abs=1e-9)
+    # a CSM can recompute any score from the table: 100 + the points of the levels the account falls in
+    sample = telco.iloc[:300]
+    levels = card.levels(sample)
+    lookup = {(r.signal, r.level): r.points for r in pts.itertuples()}
+    by_hand = 100 + sum(levels[s].map(lambda lv, s=s: lookup[(s, lv)]) for s in levels.columns)
+    assert np.allclose(card.score(sample).to_numpy(), by_hand.to_numpy(), atol=1e-9)
+    # the month-to-month contract costs the most points among contracts, as the data was built
+    contract = pts[pts["signal"] == "Contract"].set_index("level")["points"]
+    assert contract.idxmin() == "Month-to-month" and contract["Two year"] == 0
+    # the probability is the exact inverse of the points scaling
+    X = learn._design(card.encoders, sample)
+    direct = 1 / (1 + np.exp(-(card.intercept + X @ card.coef)))
+    assert np.allclose(card.probability(sample), direct, atol=1e-12)
+
+
+def test_stated_direction_is_respected_even_against_the_data():
+    """'More usage is never riskier': if the data says otherwise, the signal gets a flat (zero-weight) line."""
+    rng = np.random.default_rng(3)
+    n = 3000
+    usage = rng.normal(0, 1, n)
+    other = rng.normal(0, 1, n)
+    churned = rng.random(n) < 1 / (1 + np.exp(-(-1 + 0.8 * usage + 1.2 * other)))  # usage *raises* churn here
+    frame = pd.DataFrame({"usage": usage, "other": other, "churned": churned})
+    free = learn.learn_scorecard(frame, signals=["usage", "other"])
+    bound = learn.learn_scorecard(frame, signals=["usage", "other"], directions={"usage": "healthy"})
+    free_usage = free.points.query("signal == 'usage'")["points"].to_numpy()
+    assert free_usage[0] == 0 and free_usage[-1] < -5  # unconstrained: high usage loses points
+    bound_usage = bound.points.query("signal == 'usage'")["points"].to_numpy()
+    assert np.all(np.diff(bound_usage) >= -1e-9)      # never fewer points for more usage
+    assert bound.weights["usage"] < 1.0 and bound.weights.sum() == pytest.approx(100)
+    # linear encoding: the slope has the stated sign
+    lin = learn.learn_scorecard(frame, signals=["usage", "other"], directions={"usage": "healthy"}, numeric="linear")
+    assert lin.coef[0] <= 0
+
+
+def test_direction_on_real_signal_is_monotone(telco_cv):
+    tenure = telco_cv.card.points.query("signal == 'tenure'")["points"].to_numpy()
+    assert np.all(np.diff(tenure) >= -1e-9) and tenure[-1] == 0
+
+
+def test_no_fold_sees_its_test_rows(telco, telco_cv, monkeypatch):
+    seen = []
+    original = learn.learn_scorecard
+
+    def spy(frame, **kw):
+        seen.append(frame.index)
+        return original(frame, **kw)
+
+    monkeypatch.setattr(learn, "learn_scorecard", spy)
+    small = telco.iloc[:1500]
+    v = learn.cross_validate(small, signals=SIGNALS, categories=CATEGORIES, folds=4)
+    tests = [f["test_index"] for f in v.folds]
+    assert len(seen) == 5  # four folds and the final fit on everything
+    for fitted_on, fold in zip(seen[:4], v.folds):
+        assert fitted_on.intersection(fold["test_index"]).empty
+        assert fitted_on.equals(fold["train_index"])
+        assert len(fitted_on) + len(fold["test_index"]) == len(small)
+    all_test = pd.Index(np.concatenate([t.to_numpy() for t in tests]))
+    assert all_test.is_unique and set(all_test) == set(small.index)
+    assert v.frame["fold"].between(0, 3).all() and v.frame["learned_score"].notna().all()
+    # stratified: every fold has about the book's churn rate
+    rates = [small.loc[t, "churned"].mean() for t in tests]
+    assert max(rates) - min(rates) < 0.02
+
+
+def test_fitter_matches_scikit_learn_without_bounds():
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(0, 1, (2000, 4))
+    y = rng.random(2000) < 1 / (1 + np.exp(-(X @ [1.0, -0.5, 0.0, 0.3] - 0.7)))
+    b, w = learn.fit_logistic(X, y, C=0.5)
+    ref = LogisticRegression(C=0.5, tol=1e-10, max_iter=10_000).fit(X, y)
+    assert np.allclose(w, ref.coef_[0], atol=1e-4) and b == pytest.approx(ref.intercept_[0], abs=1e-4)
+
+
+def test_capacity_metrics_hand_example():
+    y = [1, 0, 1, 0, 0, 0, 1, 0, 0, 0]
+    score = [5, 6, 7, 90, 80, 70, 60, 50, 40, 30]
+    arr = [100, 1, 300, 1, 1, 1, 600, 1, 1, 1]
+    m = learn.capacity_metrics(y, score, 3, arr=arr)
+    assert m["k"] == 3 and m["precision"] == pytest.approx(2 / 3) and m["lift"] == pytest.approx((2 / 3) / 0.3)
+    assert m["recall"] == pytest.approx(2 / 3) and m["arr_share_caught"] == pytest.approx(400 / 1000)
+    with pytest.raises(ValueError, match="1件以上"):
+        learn.capacity_metrics(y, score, 0)
+
+
+def test_bad_inputs_are_explained():
+    frame = pd.DataFrame({"a": [1.0, 2, 3, 4], "c": list("xyxy"), "churned": [True, False, True, False]})
+    with pytest.raises(ValueError, match="信号の列「b」"):
+        learn.learn_scorecard(frame, signals=["b"])
+    with pytest.raises(ValueError, match="向きの指定"):
+        learn.learn_scorecard(frame, signals=["a"], directions={"a": "sideways"})
+    with pytest.raises(ValueError, match="signals"):
+        learn.learn_scorecard(frame, signals=["a"], directions={"c": "healthy"})
+    with pytest.raises(ValueError, match="両方"):
+        learn.learn_scorecard(frame.assign(churned=False), signals=["a"])
+    with pytest.raises(ValueError, match="1つ以上"):
+        learn.learn_scorecard(frame)
+    with pytest.raises(ValueError, match="5社以上"):
+        learn.cross_validate(frame, signals=["a"])
+
+
+@pytest.fixture(scope="module")
+def shipped_pooled():
+    tables = {name: data.load(name) for name in ("accounts", "usage_monthly", "tickets", "nps", "meetings")}
+    return health.backtest_pooled(tables, health.quarter_ends("2024-03-31", "2026-06-30"), 90)
+
+
+HEALTHY = {f"{c}_{a}": "healthy" for c in ("utilisation", "engagement", "adoption") for a in ("level", "trend")}
+
+
+@pytest.mark.parametrize("split", ["2025-03-31", "2025-09-30"])
+def test_shipped_monthly_learned_on_earlier_cutoffs_beats_the_hand_weights_later(shipped_pooled, split):
+    """Issue #17: trained on cutoffs whose outcome was known by the split, tested on later cutoffs."""
+    v = learn.validate_over_time(shipped_pooled.frame, split=split, horizon_days=90,
+                                 signals=list(health.FEATURES), directions=HEALTHY)
+    fold = v.folds[0]
+    assert max(fold["train_cutoffs"]) + pd.Timedelta(days=90) <= pd.Timestamp(split)
+    assert min(fold["test_cutoffs"]) >= pd.Timestamp(split)
+    assert len(v.frame) == int((shipped_pooled.frame["cutoff"] >= pd.Timestamp(split)).sum())
+    test = v.frame
+    hand = health.auc(test["churned"], test["score"])     # the course's hand-weighted score, same rows
+    naive = health.auc(test["churned"], test["naive_score"])
+    assert v.auc >= hand > naive
