@@ -11,8 +11,8 @@ if [ -x scripts/install_hub.sh ]; then
   bash scripts/install_hub.sh || { echo "JupyterHub の準備に失敗しました (hub setup failed)" >&2; exit 1; }
 fi
 start=$(date +%s)
-# Two workers: notebook kernels and nbgrader subprocesses keep both cores busy. A later -n in "$@" wins.
-"$BIN/python" -m pytest -n 2 "$@"
+# One worker per core: notebook kernels and nbgrader subprocesses keep them busy. A later -n in "$@" wins.
+"$BIN/python" -m pytest -n auto "$@"
 rc=$?
 echo "test suite: $(( $(date +%s) - start )) s, exit code $rc"
 if [ "$rc" -eq 5 ]; then

@@ -31,6 +31,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import prereq
+
 from tests.browser import lab_page as lp
 from tests.browser.lab_server import REPO_ROOT, make_lab
 
@@ -88,7 +90,7 @@ def _require_browser() -> None:
         return
     message = f"browser test needs {', '.join(missing)}: {lp.INSTALL_HINT}"
     if os.geteuid() != 0:
-        pytest.skip(message)
+        prereq.missing(message)
     # As root (CI) scripts/install_browser.sh installs them before the suite; missing here is a real failure.
     pytest.fail(message + " — run_tests.sh should have installed them; check its output")
 

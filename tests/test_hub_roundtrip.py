@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.prereq import missing
+
 from tests.hub import harness
 
 pytestmark = [pytest.mark.hub, pytest.mark.slow]
@@ -43,7 +45,7 @@ def _skip_reason() -> str | None:
 def cohort():
     reason = _skip_reason()
     if reason:
-        pytest.skip(reason)
+        missing(reason)
     stale = harness.sweep_stale_accounts()
     if stale:
         print(f"removed accounts left by an interrupted earlier run: {stale}")
