@@ -394,27 +394,24 @@ def lagging_indicators(accounts, as_of: Any = None, months: int = 12, *, industr
     """Gross logo churn and GRR over the ``months`` up to ``as_of`` (default: the data's snapshot date).
 
     Cohort = accounts under contract at the window start (started on or before it and not churned by then).
-    Churned = cohort accounts whose ``churn_date`` falls in (start, as_of]. ARR is the contracted ARR
-    (the shipped data has no expansion or contraction, so GRR equals net retention here).
+    Churned = cohort accounts whose ``churn_date`` falls in (start, as_of]. ARR is the contracted ARR, so this
+    GRR only sees churn (``revenue.account_churn``; module 06 computes GRR and NRR from ARR movements).
     """
     import pandas as pd
 
+    from .revenue import account_churn, churn_summary
     from .synth import SNAPSHOT
 
     as_of = pd.Timestamp(as_of) if as_of is not None else SNAPSHOT
     start = as_of - pd.DateOffset(months=months)
     df = accounts if industry is None else accounts[accounts["industry"] == industry]
-    churn_date = pd.to_datetime(df["churn_date"])
-    cohort = df[(pd.to_datetime(df["contract_start"]) <= start) & (churn_date.isna() | (churn_date > start))]
-    cd = pd.to_datetime(cohort["churn_date"])
-    churned = cohort[cd.notna() & (cd <= as_of)]
-    n, c = len(cohort), len(churned)
-    arr0, arr_lost = int(cohort["arr_jpy"].sum()), int(churned["arr_jpy"].sum())
-    logo = c / n if n else float("nan")
+    s = churn_summary(account_churn(df, start, as_of))
+    n, logo = s["accounts_at_start"], s["logo_churn_rate"]
     return {
-        "window_start": start.date(), "as_of": as_of.date(), "accounts_at_start": n, "churned_accounts": c,
-        "logo_churn_rate": logo, "monthly_logo_churn_rate": 1 - (1 - logo) ** (1 / months) if n else float("nan"),
-        "arr_at_start": arr0, "churned_arr": arr_lost, "grr": (arr0 - arr_lost) / arr0 if arr0 else float("nan"),
+        "window_start": start.date(), "as_of": as_of.date(), "accounts_at_start": n,
+        "churned_accounts": s["churned_accounts"], "logo_churn_rate": logo,
+        "monthly_logo_churn_rate": 1 - (1 - logo) ** (1 / months) if n else float("nan"),
+        "arr_at_start": s["arr_at_start"], "churned_arr": s["churned_arr"], "grr": s["grr"],
     }
 
 

@@ -16,6 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .data import active_mask
+from .revenue import account_churn, churn_summary
+
 OPS_SHARE = (0.02, 0.05)
 _REQUIRED = ("account_id", "arr_jpy", "contract_start", "churn_date")
 
@@ -43,43 +46,36 @@ def _check_accounts(accounts: pd.DataFrame) -> None:
 def active_on(accounts: pd.DataFrame, date) -> pd.Series:
     """Boolean mask: accounts that were customers on ``date`` (started on or before it, not yet churned)."""
     _check_accounts(accounts)
-    day = _as_date(date, "date")
-    churn = pd.to_datetime(accounts["churn_date"])
-    return (pd.to_datetime(accounts["contract_start"]) <= day) & (churn.isna() | (churn > day))
+    _as_date(date, "date")
+    return active_mask(accounts, date)
 
 
 def retention(accounts: pd.DataFrame, start, end, by: str | None = None) -> pd.DataFrame:
     """Lagging indicators over the window ``(start, end]`` for the whole team, or per ``by`` group.
 
     Columns: ``accounts_at_start``, ``churned``, ``logo_churn_rate``, ``logo_retention``,
-    ``arr_at_start``, ``churned_arr``, ``grr`` (gross revenue retention; the data has no expansion, so
-    net revenue retention would equal it) and ``monthly_churn_rate`` (the constant monthly rate that
+    ``arr_at_start``, ``churned_arr``, ``grr`` (the contract view of ``revenue.account_churn``: churn only;
+    module 06 computes GRR and NRR from ARR movements) and ``monthly_churn_rate`` (the constant monthly rate that
     compounds to the window's churn). Rates are fractions (0.05 = 5 %).
     """
     _check_accounts(accounts)
     t0, t1 = _as_date(start, "start"), _as_date(end, "end")
     if t1 <= t0:
         raise ValueError(f"期間の終わり ({t1.date()}) が始まり ({t0.date()}) より後になるように指定してください。")
-    cohort = accounts.loc[active_on(accounts, t0)].copy()
-    churn = pd.to_datetime(cohort["churn_date"])
-    cohort["_lost"] = churn.notna() & (churn > t0) & (churn <= t1)
-    cohort["_lost_arr"] = cohort["arr_jpy"].where(cohort["_lost"], 0)
+    cohort = account_churn(accounts, t0, t1)
     months = max((t1.year - t0.year) * 12 + (t1.month - t0.month) + (t1.day - t0.day) / 30.4375, 1e-9)
 
     def summarise(g: pd.DataFrame) -> pd.Series:
-        n = len(g)
-        lost = int(g["_lost"].sum())
-        arr0 = float(g["arr_jpy"].sum())
-        lost_arr = float(g["_lost_arr"].sum())
-        rate = lost / n if n else float("nan")
+        s = churn_summary(g)
+        n, rate = s["accounts_at_start"], s["logo_churn_rate"]
         return pd.Series({
             "accounts_at_start": n,
-            "churned": lost,
+            "churned": s["churned_accounts"],
             "logo_churn_rate": rate,
-            "logo_retention": 1 - rate if n else float("nan"),
-            "arr_at_start": arr0,
-            "churned_arr": lost_arr,
-            "grr": 1 - lost_arr / arr0 if arr0 else float("nan"),
+            "logo_retention": s["logo_retention"],
+            "arr_at_start": float(s["arr_at_start"]),
+            "churned_arr": float(s["churned_arr"]),
+            "grr": s["grr"],
             "monthly_churn_rate": 1 - (1 - rate) ** (1 / months) if n else float("nan"),
         })
 
