@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from cs_helpers import roleplay as rp
+from cs_helpers.roleplay import trainer
 from cs_helpers.roleplay import grading
 from cs_helpers.roleplay.responses import checksum
 
@@ -23,7 +24,7 @@ def saved(tmp_path, monkeypatch):
     monkeypatch.setenv("CS_DOJO_LEARNER_ID", "sato")
 
     def save(path):
-        return rp.record_path(SID, path, base=tmp_path)
+        return trainer.record_path(SID, path, base=tmp_path)
     return save
 
 
@@ -46,7 +47,7 @@ def test_poor_path_partial_credit(tmp_path, saved):
     saved(POOR)
     result = grading.grade_response(SID, points=4, base=tmp_path)
     scenario = rp.load(SID)
-    expected = round(4 * rp.replay(scenario, POOR).score().total, 2)
+    expected = round(4 * trainer.replay(scenario, POOR).score().total, 2)
     assert result.ok and 0 < result.points < 4 and result.points == expected
     assert result.report.outcome == "partial"
 

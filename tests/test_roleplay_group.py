@@ -7,6 +7,7 @@ import warnings
 import pytest
 
 from cs_helpers import roleplay as rp
+from cs_helpers.roleplay import trainer
 from cs_helpers.roleplay import group
 
 
@@ -45,7 +46,7 @@ def test_flat_list_gets_neutral_labels_and_bad_files_are_skipped(sample, tmp_pat
     flat = files["Aチーム"] + files["Bチーム"]
     bad = tmp_path / "bad.json"
     bad.write_text("{}", encoding="utf-8")
-    other = rp.record_path("overdemanding_request", ["op_b", "cr_a"], base=tmp_path)
+    other = trainer.record_path("overdemanding_request", ["op_b", "cr_a"], base=tmp_path)
     view = group.collect(flat + [bad, other])
     assert sorted(view.endings["group"]) == [f"参加者{i:02d}" for i in range(1, 11)]
     assert {s["file"] for s in view.skipped} == {str(bad), str(other)}

@@ -1,7 +1,9 @@
 """The scenario linter finds each kind of fault, at the right file, line and node, and the CLI exits 1.
 
 Every ``tests/fixtures/roleplay/broken_*.yaml`` is ``minimal.yaml`` with one fault, and ends with comments
-``# expect: <code> <line> <node>`` naming the errors it must produce.
+``# expect: <code> <line> <node>`` naming the errors it must produce. ``gameable.yaml`` is shippable by size but
+can be passed blind; ``fair.yaml`` is the same conversation made fair: ``--strict`` flags every gameability rule in
+the first and nothing in the second.
 """
 from __future__ import annotations
 
@@ -16,7 +18,9 @@ import pytest
 
 from cs_helpers.cli import main as cli_main
 from cs_helpers.roleplay.cli import lint_command
-from cs_helpers.roleplay.lint import lint_file, lint_paths
+from cs_helpers.roleplay.analysis import best_by_ending
+from cs_helpers.roleplay.engine import apply_effects, offered, resolve_target, score_from_sums, rubric_sums
+from cs_helpers.roleplay.lint import lint_file, lint_paths, verdict_words
 from cs_helpers.roleplay.schema import ScenarioError, load_scenario
 
 FIXTURES = Path(__file__).parent / "fixtures" / "roleplay"
@@ -76,14 +80,17 @@ def test_minimal_fixture_is_clean_but_not_shippable():
     path = FIXTURES / "minimal.yaml"
     assert [i for i in lint_file(path) if i.severity == "error"] == []
     assert lint_command([str(path)], out=io.StringIO()) == 0
-    strict = [i.code for i in lint_file(path, strict=True) if i.severity == "error"]
-    assert strict == ["size", "size"], strict  # too few nodes and criteria for a shipped scenario
+    strict = sorted(i.code for i in lint_file(path, strict=True) if i.severity == "error")
+    # too few nodes and criteria for a shipped scenario; and it is gameable (polite = right, ids with verdicts,
+    # the model answer is the shortest at both decisions, a fail ending whose criteria alone would pass)
+    assert strict == ["fail-can-pass", "gameable-length", "gameable-politeness", "size", "size", "verdict-id",
+                      "verdict-id", "verdict-id"], strict
     assert lint_command([str(path)], strict=True, out=io.StringIO()) == 1
 
 
 def test_folder_argument_and_missing_path(tmp_path: Path):
     files, issues = lint_paths([FIXTURES])
-    assert len(files) == len(BROKEN) + 1
+    assert len(files) == len(BROKEN) + 3      # + minimal, gameable, fair
     out = io.StringIO()
     assert lint_command([str(tmp_path / "nope.yaml")], out=out) == 1
     assert "見つかりません" in out.getvalue()
@@ -119,3 +126,74 @@ def test_help_is_japanese_with_examples():
 def test_condition_errors_name_the_column():
     issue = next(i for i in lint_file(FIXTURES / "broken_bad_condition.yaml") if i.line == 40)
     assert "19文字目" in issue.message  # the first '>' of '>>'
+
+
+# --- gameability (--strict) ------------------------------------------------------------------------------------
+
+def test_gameable_fixture_is_flagged_by_every_rule():
+    path = FIXTURES / "gameable.yaml"
+    assert lint_command([str(path)], out=io.StringIO()) == 0          # warnings only without --strict
+    issues = lint_file(path, strict=True)
+    assert {i.severity for i in issues} == {"error"}
+    by_code = {}
+    for i in issues:
+        by_code.setdefault(i.code, []).append(i)
+    assert set(by_code) == {"verdict-id", "gameable-politeness", "gameable-length", "fail-can-pass",
+                            "partial-full-marks"}, sorted(by_code)
+    assert len(by_code["verdict-id"]) == 20 and by_code["verdict-id"][0].line == 16
+    assert by_code["verdict-id"][0].node == "s01" and "s01_good" in by_code["verdict-id"][0].message
+    assert "10 場面のうち 10 場面" in by_code["gameable-length"][0].message and "最も長い" in by_code["gameable-length"][0].message
+    assert "10 個すべて" in by_code["gameable-politeness"][0].message
+    assert [(i.node, i.line) for i in by_code["fail-can-pass"]] == [("lose", 81)]
+    assert "1.00" in by_code["fail-can-pass"][0].message
+    assert [(i.node, i.line) for i in by_code["partial-full-marks"]] == [("half", 80)]
+    out = io.StringIO()
+    assert lint_command([str(path)], strict=True, out=out) == 1
+    assert out.getvalue().splitlines()[-1] == "1 ファイルを検査: エラー 24 件、警告 0 件"
+
+
+def test_fair_fixture_passes_strict():
+    path = FIXTURES / "fair.yaml"
+    assert lint_file(path, strict=True) == []
+    assert lint_command([str(path)], strict=True, out=io.StringIO()) == 0
+
+
+@pytest.mark.parametrize("cid, words", [
+    ("op_a", []), ("ng_d", []), ("prep_e", []), ("s01_b", []), ("cl_promise", ["promise"]),
+    ("op_quick_yes", ["quick_yes"]), ("ph_discount", ["discount"]), ("close_good", ["good"]),
+    ("rp_we_do_it", ["we_do_it", "do_it"]), ("ask_why", ["ask_why"]), ("best", ["best"]), ("gr_excuse", ["excuse"]),
+    ("wrong_turn", ["wrong"]), ("goodwill", []), ("badge_a", []),
+])
+def test_verdict_words_match_whole_id_parts(cid, words):
+    assert verdict_words(cid) == words
+
+
+def _all_paths(sc):
+    """Every complete (path, ending, uncapped total) by brute force (the fixtures are loop-free and small)."""
+    out = []
+    stack = [(sc.start, sc.initial_state(), [])]
+    while stack:
+        node, state, path = stack.pop()
+        for ch in offered(sc.nodes[node], state):
+            new = apply_effects(sc, state, ch)
+            target = resolve_target(ch, new)
+            if target in sc.endings:
+                chosen = [sc.choices[c] for c in path + [ch.id]]
+                report = score_from_sums(sc, rubric_sums(sc, chosen, sc.endings[target]), sc.endings[target])
+                out.append((path + [ch.id], target, report.uncapped))
+            else:
+                stack.append((target, new, path + [ch.id]))
+    return out
+
+
+@pytest.mark.parametrize("name", ["gameable", "fair", "minimal"])
+def test_best_by_ending_matches_brute_force(name):
+    sc = load_scenario(FIXTURES / f"{name}.yaml")
+    paths = _all_paths(sc)
+    expected = {}
+    for _p, end, total in paths:
+        expected[end] = max(expected.get(end, -1.0), total)
+    got = best_by_ending(sc)
+    assert {e: round(v, 9) for e, (_p, v) in got.items()} == {e: round(v, 9) for e, v in expected.items()}
+    for end, (path, value) in got.items():
+        assert (path, end) in [(p, e) for p, e, _t in paths]

@@ -1,4 +1,5 @@
-"""The widget driven headless by pressing its real buttons: response files, resume, restart, modes, classes."""
+"""The widget driven headless by pressing its real buttons: response files, resume, restart, modes, classes,
+the per-learner order of the buttons, and what graded mode keeps out of the page."""
 from __future__ import annotations
 
 import json
@@ -7,14 +8,16 @@ from pathlib import Path
 import pytest
 
 from cs_helpers import roleplay as rp
+from cs_helpers.roleplay import trainer
 from cs_helpers.roleplay.engine import InvalidChoice
+from cs_helpers.roleplay.analysis import best_path
+from cs_helpers.roleplay.engine import presentation_order
 from cs_helpers.roleplay.responses import checksum, read_record, verify_record
 from cs_helpers.roleplay.schema import load_scenario
-from cs_helpers.roleplay.widget import RoleplayWidget, ScenarioMenu
+from cs_helpers.roleplay.widget import GradedOnlyScenario, RoleplayWidget, ScenarioMenu
 
 FIXTURES = Path(__file__).parent / "fixtures" / "roleplay"
-KICKOFF_BEST = ["op_a", "pw_a", "pg_b", "wu_a", "fi_a", "gv_a",
-                "gd_a", "cl_e"]
+KICKOFF_BEST = best_path(rp.load("kickoff_hearing"))[0]
 
 
 @pytest.fixture
@@ -40,9 +43,9 @@ def test_clicks_write_expected_response_file(tmp_path, learner):
     record = read_record(target)
     scenario = rp.load("kickoff_hearing")
     assert record["scenario_id"] == "kickoff_hearing"
-    assert record["scenario_hash"] == scenario.content_hash
+    assert record["scenario_hash"] == scenario.structure_hash
     assert record["learner_id"] == learner
-    assert record["mode"] == "graded" and record["finished"] and record["ending"] == "success_field_plan"
+    assert record["mode"] == "graded" and record["finished"] and scenario.endings[record["ending"]].outcome == "success"
     assert record["restarts"] == 0 and record["checksum"] == checksum(record)
     assert all(s["at"] and s["at"] >= record["started_at"] for s in record["path"])
     assert record["updated_at"] >= record["started_at"]
@@ -54,7 +57,7 @@ def test_widget_shows_line_choices_and_end_screen(tmp_path, minimal):
     w = RoleplayWidget(minimal, base=tmp_path, learner="x")
     assert "こんにちは" in w.line.value and "山田部長" in w.line.value
     assert set(w.buttons) == {"ask", "ask_rushed", "pitch"}
-    assert w.buttons["ask"].description == "「導入の目的を伺えますか」" and w.buttons["ask"].tooltip == "ask"
+    assert w.buttons["ask"].description == "「導入の目的を伺えますか」" and not w.buttons["ask"].tooltip
     assert w.end_view.layout.display == "none"
     w.click("ask")
     assert "相手が少し考え込んでいる" in w.line.value
@@ -118,8 +121,22 @@ def test_restart_asks_for_confirmation_and_is_saved(tmp_path, minimal):
     assert record["path"] == [] and record["restarts"] == 1 and not record["finished"]
     w.click("ask")
     w.click("close_good")
-    w.restart_button.click()                       # after the end, one press is enough
-    assert w.path == [] and read_record(tmp_path / "responses" / "minimal.json")["restarts"] == 2
+    assert "あと 1 回" not in w.end_view.value and "この会話が提出されます" in w.end_view.value
+    assert w.restart_button.disabled                # graded mode: one restart, already used
+    w.restart_button.click()
+    assert w.path == ["ask", "close_good"] and "1 回まで" in w.status.value
+    with pytest.raises(InvalidChoice, match="1 回まで"):
+        w.restart()
+    assert read_record(tmp_path / "responses" / "minimal.json")["restarts"] == 1
+
+
+def test_practice_restarts_are_unlimited(tmp_path, minimal):
+    w = RoleplayWidget(minimal, base=tmp_path, learner="x")
+    for expected in (1, 2, 3):
+        w.click("pitch")
+        w.restart_button.click()
+        w.restart_button.click()
+        assert w.path == [] and read_record(tmp_path / "responses" / "minimal.json")["restarts"] == expected
 
 
 def test_practice_mode_hints_and_undo(tmp_path, minimal):
@@ -167,10 +184,105 @@ def test_menu_starts_a_scenario(tmp_path):
 
 
 def test_record_path_and_check_response(tmp_path, learner, capsys):
-    path = rp.record_path("kickoff_hearing", KICKOFF_BEST, base=tmp_path)
+    path = trainer.record_path("kickoff_hearing", KICKOFF_BEST, base=tmp_path)
     assert path == tmp_path / "responses" / "kickoff_hearing.json"
     assert "成功" in capsys.readouterr().out
     ok = rp.check_response("kickoff_hearing", base=tmp_path, display=False)
     assert ok and "提出できます" in ok.message
     missing = rp.check_response("overdemanding_request", base=tmp_path, display=False)
     assert not missing and "見つかりません" in missing.hint
+
+
+# --- order, graded page, graded-only scenarios --------------------------------------------------------------
+
+def _shown(w) -> list[str]:
+    """Choice ids in the order the learner sees the buttons."""
+    by_button = {id(b): cid for cid, b in w.buttons.items()}
+    return [by_button[id(b)] for b in w.choice_box.children]
+
+
+def test_button_order_is_per_learner_per_node_and_stable(tmp_path):
+    sc = rp.load("kickoff_hearing")
+    orders = {}
+    for learner in ("tanaka_h", "sato_k", "suzuki_m", "ito_y", "kato_r", "abe_t"):
+        w = RoleplayWidget(sc, graded=True, base=tmp_path / learner, learner=learner, autosave=False)
+        first = _shown(w)
+        again = RoleplayWidget(sc, graded=True, base=tmp_path / learner, learner=learner, autosave=False)
+        assert _shown(again) == first, "the same learner must see the same order again"
+        assert first == [c.id for c in presentation_order(w.session.available_choices(), learner=learner,
+                                                          scenario_id=sc.id, node_id=sc.start)]
+        orders[learner] = tuple(first)
+    assert len(set(orders.values())) > 1, orders
+    file_order = [c.id for c in sc.nodes[sc.start].choices]
+    assert any(list(o) != file_order for o in orders.values())
+    # Per node: along one learner's path the position of the model answer is not constant.
+    w = RoleplayWidget(sc, graded=True, base=tmp_path / "walk", learner="tanaka_h", autosave=False)
+    positions = []
+    for cid in KICKOFF_BEST:
+        positions.append(_shown(w).index(cid))
+        w.click(cid)
+    assert len(set(positions)) > 1, positions
+
+
+def test_graded_page_reveals_no_verdict(tmp_path):
+    sc = rp.load("kickoff_hearing")
+    w = RoleplayWidget(sc, graded=True, base=tmp_path, learner="tanaka_h")
+    for cid in KICKOFF_BEST:
+        assert all(not b.tooltip for b in w.buttons.values())
+        w.click(cid)
+    page = "".join(getattr(c, "value", "") for c in _walk(w.root))
+    classes = {cls for c in _walk(w.root) for cls in getattr(c, "_dom_classes", ())}
+    assert w.finished and "会話は終わりました" in w.end_view.value
+    for secret in ("達成度", "評価項目", "あなたの選択へのコメント", sc.persona.hidden_expectation,
+                   sc.endings[w.session.ending.id].debrief, "成功", "失敗"):
+        assert secret not in w.end_view.value, secret
+    for ch, text in w.session.feedback():
+        assert text not in page
+    assert not {"cs-rp-end-success", "cs-rp-end-partial", "cs-rp-end-fail"} & classes
+    record = json.loads(w.response_file.read_text(encoding="utf-8"))
+    assert "score" not in record and "total" not in record and "feedback" not in json.dumps(record)
+
+
+def test_practice_end_screen_explains_the_cap(tmp_path, minimal):
+    w = RoleplayWidget(minimal, base=tmp_path, learner="x")
+    w.click("ask")
+    w.click("close_bad")                              # criteria 0.75, but a fail ending: capped at 50 %
+    report = w.session.score()
+    assert report.outcome == "fail" and report.uncapped == pytest.approx(0.75) and report.total == 0.5
+    assert "達成度 50%" in w.end_view.value and "75%" in w.end_view.value and "50%" in w.end_view.value
+
+
+def test_graded_widget_does_not_resume_a_practice_record(tmp_path, minimal):
+    practice = RoleplayWidget(minimal, base=tmp_path, learner="x")
+    practice.click("ask")
+    graded = RoleplayWidget(minimal, base=tmp_path, learner="x", graded=True)
+    assert graded.path == [] and "練習モード" in graded.status.value
+    graded.click("pitch")
+    assert read_record(tmp_path / "responses" / "minimal.json")["mode"] == "graded"
+
+
+@pytest.fixture
+def datasets_with_graded_only(tmp_path, monkeypatch):
+    folder = tmp_path / "datasets" / "scenarios"
+    folder.mkdir(parents=True)
+    text = (FIXTURES / "minimal.yaml").read_text(encoding="utf-8")
+    (folder / "minimal.yaml").write_text(text, encoding="utf-8")
+    (folder / "secret_call.yaml").write_text(text.replace("id: minimal", "id: secret_call\ngraded_only: true"),
+                                             encoding="utf-8")
+    monkeypatch.setenv("CS_DOJO_DATASETS", str(tmp_path / "datasets"))
+    return folder
+
+
+def test_graded_only_scenarios_are_not_for_practice(tmp_path, datasets_with_graded_only):
+    assert rp.load("secret_call").graded_only and not rp.load("minimal").graded_only
+    with pytest.raises(GradedOnlyScenario, match="練習モードでは開けません"):
+        rp.play("secret_call", base=tmp_path)
+    menu = ScenarioMenu(base=tmp_path)
+    assert list(menu.scenarios) == ["minimal"]
+    assert [v for _label, v in menu.dropdown.options] == ["minimal"]
+    assert list(rp.catalogue()["id"]) == ["minimal"]
+    with pytest.raises(GradedOnlyScenario):
+        ScenarioMenu(["secret_call"], base=tmp_path)
+    w = rp.play("secret_call", graded=True, base=tmp_path)       # the assignment's way in
+    w.click("ask")
+    assert read_record(w.response_file)["mode"] == "graded"

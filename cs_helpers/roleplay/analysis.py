@@ -171,3 +171,52 @@ def random_walk(scenario: Scenario, rng: random.Random, max_steps: int = 200) ->
             break
         s.choose(rng.choice(avail).id)
     return s
+
+
+def best_by_ending(scenario: Scenario) -> dict[str, tuple[list[str], float]]:
+    """For every reachable ending: a path to it with the highest *uncapped* total (the criteria alone, before the
+    ending's cap) and that total. The linter uses it to find endings whose rubric disagrees with their outcome
+    (a fail ending whose criteria would pass, a partial ending whose criteria reach full marks). Loop-free only."""
+    order = list(scenario.state)
+    crit = [c.id for c in scenario.criteria]
+    memo: dict = {}
+
+    def vec(rubric) -> tuple:
+        d = dict(rubric)
+        return tuple(d.get(c, 0) for c in crit)
+
+    def solve(cfg, depth=0) -> dict:
+        if cfg in memo:
+            return memo[cfg]
+        if depth > 400:
+            raise RecursionError("scenario has a loop; run the linter")
+        nid, values = cfg
+        state = dict(zip(order, values))
+        out: dict = {}
+        for ch in offered(scenario.nodes[nid], state):
+            new = apply_effects(scenario, state, ch)
+            target = next(b.target for b in ch.branches if b.condition is None or b.condition(new))
+            here = vec(ch.rubric)
+            if target in scenario.endings:
+                sub = {target: {vec(scenario.endings[target].rubric): []}}
+            else:
+                sub = solve((target, tuple(new[k] for k in order)), depth + 1)
+            for ending, vectors in sub.items():
+                bucket = out.setdefault(ending, {})
+                for v, path in vectors.items():
+                    total = tuple(a + b for a, b in zip(here, v))
+                    if total not in bucket or len(path) + 1 < len(bucket[total]):
+                        bucket[total] = [ch.id] + path
+        memo[cfg] = {e: {v: p for v, (p, _e) in _pareto({v: (p, e) for v, p in b.items()}).items()}
+                     for e, b in out.items()}
+        return memo[cfg]
+
+    init = scenario.initial_state()
+    results = solve((scenario.start, tuple(init[k] for k in order)))
+    best: dict[str, tuple[list[str], float]] = {}
+    for ending, vectors in results.items():
+        for v, path in vectors.items():
+            report = score_from_sums(scenario, dict(zip(crit, v)), scenario.endings[ending])
+            if ending not in best or report.uncapped > best[ending][1] + 1e-12:
+                best[ending] = (path, report.uncapped)
+    return best

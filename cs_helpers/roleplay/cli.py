@@ -5,6 +5,7 @@ The command is a thin wrapper over :func:`lint_command`, which the tests and Pyt
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from pathlib import Path
@@ -18,14 +19,16 @@ LINT_DESCRIPTION = """\
 エラーが1つでもあれば終了コード 1 を返します。
 検査内容: 存在しない行き先 / 到達できないノード・終わり方 / 行き止まり / 抜け出せないループ /
 宣言されていない・範囲外の状態変数 / 選択肢idの重複 / 条件の文法・型の誤り / 未知のキー など。
-書き方は datasets/scenarios/README.md を参照してください。
+出荷条件と「攻略されないか」の検査 (正解がいつも最長・最短 / 丁寧な言い回しが正解だけ / 失敗・部分的な成功の
+終わり方なのに評価項目が合格点・満点に届く / 良し悪しを表す選択肢id) は警告として表示し、--strict ではエラーにします。
+書き方と各検査の直し方は datasets/scenarios/README.md を参照してください。
 (Lint roleplay scenarios: each problem is printed as file:line: node_id: message; exit code 1 on errors.)"""
 
 LINT_EPILOG = """\
 例 (examples):
   cs-dojo scenario lint                                  同梱シナリオすべて (datasets/scenarios/) を検査
   cs-dojo scenario lint datasets/scenarios/kickoff_hearing.yaml
-  cs-dojo scenario lint --strict my_scenarios/           出荷条件 (ノード数・終わり方・満点の道筋など) も検査
+  cs-dojo scenario lint --strict my_scenarios/           出荷条件と攻略されにくさもエラーとして検査
   cs-dojo scenario lint --format json a.yaml b.yaml      機械可読な JSON で出力
 
 読むもの (reads): 指定した .yaml / .yml ファイル、またはフォルダ内のそれら。書くもの (writes): なし。
@@ -75,8 +78,15 @@ def register(subparsers) -> None:
     lint.add_argument("paths", nargs="*", metavar="PATH",
                       help="シナリオファイルまたはフォルダ (省略時: 同梱の datasets/scenarios/)")
     lint.add_argument("--strict", action="store_true",
-                      help="出荷条件 (ノード10〜25・終わり方3つ以上・評価項目5〜7・満点の道筋) の違反もエラーにする")
+                      help="出荷条件 (ノード10〜25・終わり方3つ以上・評価項目5〜7・満点の道筋) と攻略されにくさ"
+                           " (長さ・丁寧さ・終わり方と配点・中立なid) の違反もエラーにする")
     lint.add_argument("--format", choices=("text", "json"), default="text", help="出力形式 (既定: text)")
     lint.add_argument("-q", "--quiet", action="store_true", help="警告を表示しない (エラーのみ)")
     lint.set_defaults(func=_cmd_lint)
-    scenario.set_defaults(func=lambda _args: (scenario.print_help(), 2)[1])
+    scenario.set_defaults(func=functools.partial(_help, scenario))
+
+
+def _help(parser: argparse.ArgumentParser, _args: argparse.Namespace) -> int:
+    """``cs-dojo scenario`` without a subcommand: this group's own help, exit code 2."""
+    parser.print_help()
+    return 2

@@ -3,14 +3,27 @@
 A :class:`Session` walks one scenario: ``available_choices()``, ``choose(choice_id)``, ``undo()``, ``restart()``,
 ``transcript()``, ``ending`` and ``score()``. :func:`replay` rebuilds a session from a list of choice ids and
 rejects any path the scenario does not allow, which is how grading recomputes a learner's score.
+
+Two rules live here rather than in authors' arithmetic:
+
+* **the ending counts**: :func:`score_from_sums` caps the total of a conversation that ends in a fail ending at
+  ``FAIL_CAP`` (below every pass mark) and of a partial ending at ``PARTIAL_CAP`` (below full marks);
+* **order means nothing**: :func:`presentation_order` shuffles the offered choices per learner, scenario and node,
+  deterministically, so the same learner sees the same order again (replay and grading use choice ids anyway).
 """
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Union
 
-from .schema import OUTCOME_LABELS, Choice, Ending, Node, Scenario
+from .schema import FAIL_CAP, OUTCOME_CAPS, OUTCOME_LABELS, PARTIAL_CAP, Choice, Ending, Node, Scenario
+
+__all__ = ["FAIL_CAP", "PARTIAL_CAP", "MAX_GRADED_RESTARTS", "Session", "replay", "presentation_order",
+           "ScoreReport", "InvalidChoice", "ReplayError"]
+
+MAX_GRADED_RESTARTS = 1   # graded mode allows one fresh start; the count is saved and reported to the trainer
 
 Value = Union[int, bool]
 State = dict[str, Value]
@@ -64,6 +77,17 @@ def transition(scenario: Scenario, state: State, choice: Choice) -> tuple[str, S
     return resolve_target(choice, new), new
 
 
+def _order_key(learner: str, scenario_id: str, node_id: str, choice_id: str) -> bytes:
+    return hashlib.sha256(f"{learner}|{scenario_id}|{node_id}|{choice_id}".encode("utf-8")).digest()
+
+
+def presentation_order(choices: Iterable[Choice], *, learner: str, scenario_id: str, node_id: str) -> list[Choice]:
+    """The order in which ``choices`` are shown to ``learner``: a per-learner, per-node shuffle that is the same
+    every time (sorted by a hash of learner, scenario, node and choice id, so a choice hidden by a condition
+    does not move the others)."""
+    return sorted(choices, key=lambda c: _order_key(learner, scenario_id, node_id, c.id))
+
+
 def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).astimezone().isoformat(timespec="seconds")
 
@@ -93,8 +117,15 @@ class ScoreReport:
     ending: str | None
     outcome: str | None
     criteria: tuple[CriterionScore, ...]
-    total: float                  # weighted, normalised 0..1 (0 when unfinished)
+    total: float                  # weighted, normalised 0..1 (0 when unfinished), capped by the ending
     pass_threshold: float = 0.6
+    uncapped: float | None = None  # the criteria's weighted total before the ending's cap
+    cap: float | None = None       # the cap of this ending's outcome (None for success)
+
+    @property
+    def capped(self) -> bool:
+        """True when the ending lowered the total."""
+        return self.uncapped is not None and self.uncapped > self.total + 1e-9
 
     @property
     def passed(self) -> bool:
@@ -103,6 +134,7 @@ class ScoreReport:
     def as_dict(self) -> dict:
         return {"scenario_id": self.scenario_id, "finished": self.finished, "ending": self.ending,
                 "outcome": self.outcome, "total": round(self.total, 4),
+                "uncapped": None if self.uncapped is None else round(self.uncapped, 4), "cap": self.cap,
                 "criteria": {c.id: {"label": c.label, "level": c.level, "max": c.max, "weight": c.weight}
                              for c in self.criteria}}
 
@@ -133,9 +165,11 @@ def score_from_sums(scenario: Scenario, sums: dict[str, int], ending: Ending | N
                                    dict(c.levels).get(level, "")))
     finished = ending is not None
     weight = sum(r.weight for r in rows) or 1.0
-    total = sum(r.weight * r.score for r in rows) / weight if finished else 0.0
+    uncapped = sum(r.weight * r.score for r in rows) / weight if finished else 0.0
+    cap = OUTCOME_CAPS.get(ending.outcome) if finished else None
+    total = min(uncapped, cap) if cap is not None else uncapped
     return ScoreReport(scenario.id, finished, ending.id if ending else None, ending.outcome if ending else None,
-                       tuple(rows), total, scenario.pass_threshold)
+                       tuple(rows), total, scenario.pass_threshold, uncapped, cap)
 
 
 # --- the session -------------------------------------------------------------------------------------
@@ -193,10 +227,16 @@ class Session:
         return [s.choice for s in self.steps]
 
     def available_choices(self) -> list[Choice]:
+        """The offered choices in file order (analysis and tests); learners see :meth:`presented_choices`."""
         node = self.node
         if node is None:
             return []
         return offered(node, self._state)
+
+    def presented_choices(self, learner: str) -> list[Choice]:
+        """The offered choices in the order ``learner`` sees them (see :func:`presentation_order`)."""
+        return presentation_order(self.available_choices(), learner=learner, scenario_id=self.scenario.id,
+                                  node_id=self.current)
 
     # -- actions
     def choose(self, choice_id: str) -> Step:

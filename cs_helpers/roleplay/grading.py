@@ -1,8 +1,14 @@
-"""Autograding a roleplay: replay the learner's saved path against the trainer's scenario and recompute.
+"""In-kernel roleplay checks for nbgrader hidden tests, and :class:`GradeResult`.
 
-Hidden nbgrader tests call :func:`autograde`, which prints one Japanese line and returns the points as a float
-(nbgrader's partial credit). It never raises and never writes to stderr: a missing, unreadable, hand-edited,
-unfinished or out-of-date response scores 0 with a message saying what to do.
+The score that counts is computed by ``cs-dojo grade`` in the trainer's process
+(:func:`cs_helpers.roleplay.trusted.score_submission`), which replaces whatever the kernel computed for a cell with
+``"cs_dojo": {"roleplay": "<scenario_id>"}`` in its metadata. The hidden test in the notebook therefore only
+confirms that a finished record exists (:func:`confirm_record`). Everything in this module runs in the learner's
+kernel, after the learner's code, so it is **not tamper-proof**: plain ``nbgrader autograde`` without our pipeline
+still runs, but a learner's code can change what it reports.
+
+:func:`grade_response` / :func:`autograde` recompute a score in the kernel (for trainers' quick checks and older
+notebooks). None of these functions raises or writes to stderr.
 """
 from __future__ import annotations
 
@@ -64,6 +70,27 @@ def grade_response(scenario_id: str, *, points: float = 1.0, base: Union[str, Pa
     message = (f"「{scenario.title}」: {earned:g} / {points:g} 点"
                f"（終わり方: {outcome}、評価項目の達成度 {report.total:.0%}）")
     return GradeResult(scenario_id, earned, points, message, True, "", report)
+
+
+def confirm_record(scenario_id: str, points: float, *, base: Union[str, Path, None] = None) -> float:
+    """For hidden tests: ``points`` when a finished graded-mode record for ``scenario_id`` exists under ``base``
+    (the notebook's folder), else 0. Prints one Japanese line and no score: the score comes from ``cs-dojo grade``."""
+    try:
+        from . import library
+
+        scenario = library.load(scenario_id)
+        record = read_record(response_path(scenario_id, base))
+        verify_record(record, scenario)
+        if record.get("mode") != "graded":
+            raise ResponseError("practice", "この記録は練習モードのものです。採点モードのウィジェットで進めてください。")
+    except ResponseError as exc:
+        print(f"「{scenario_id}」: 提出できる記録がありません。{exc}")
+        return 0.0
+    except Exception:  # noqa: BLE001 - nothing may escape into the test cell
+        print(f"「{scenario_id}」: 記録を確認できませんでした。講師に連絡してください。")
+        return 0.0
+    print(f"「{scenario.title}」: 会話の記録を確認しました。点数は講師側の採点で計算されます。")
+    return float(points)
 
 
 def autograde(scenario_id: str, points: float, *, base: Union[str, Path, None] = None) -> float:

@@ -21,6 +21,11 @@ def scenario_ids() -> list[str]:
     return sorted(p.stem for p in scenarios_dir().glob("*.yaml"))
 
 
+def practice_ids() -> list[str]:
+    """Shipped scenarios a learner may practise (those not marked ``graded_only: true``)."""
+    return [sid for sid in scenario_ids() if not load(sid).graded_only]
+
+
 def scenario_file(scenario_id: str) -> Path:
     if not isinstance(scenario_id, str) or not ID_RE.match(scenario_id):
         raise UnknownScenario(f"シナリオid「{scenario_id}」の形式が正しくありません（例: kickoff_hearing）")
@@ -44,11 +49,11 @@ def load(scenario_id: str) -> Scenario:
 
 
 def catalogue():
-    """A table of the shipped scenarios (id, title, call type, size, minutes)."""
+    """A table of the shipped practice scenarios (id, title, call type, size, minutes)."""
     import pandas as pd
 
     rows = []
-    for sid in scenario_ids():
+    for sid in practice_ids():
         sc = load(sid)
         rows.append({"id": sc.id, "タイトル": sc.title, "種類": sc.call_type, "場面数": len(sc.nodes),
                      "終わり方": len(sc.endings), "評価項目": len(sc.criteria), "目安(分)": sc.estimated_minutes})

@@ -2,19 +2,39 @@
 
 Structure, references, types, bounds and condition syntax are checked while loading (``schema.parse_file``);
 this module adds what needs the whole graph, following conditions over (node, state) pairs: unreachable nodes
-and endings, dead ends, endless loops, and — with ``strict`` — the shipping rules for course scenarios.
+and endings, dead ends, endless loops, the shipping rules for course scenarios and the gameability rules (a
+scenario a learner can pass without judgement). Shipping and gameability problems are warnings, and errors with
+``strict`` (``cs-dojo scenario lint --strict``). Each rule is documented in ``datasets/scenarios/README.md``.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Iterable, Union
 
-from .analysis import best_path, explore
+from .analysis import best_by_ending, best_path, explore
+from .engine import offered, replay
 from .schema import OUTCOMES, Issue, Scenario, parse_file
 
 NODE_RANGE = (10, 25)
 CRITERIA_RANGE = (5, 7)
 MIN_ENDINGS = 3
+
+# Gameability. Politeness markers: a learner who always picks the politest option must not pass because of them.
+POLITE_MARKERS = ("ありがとうございます", "伺", "申し訳", "恐れ入", "いたします", "いただけ", "させてください", "失礼",
+                  "よろしいでしょうか")
+# Words that, as a part of a choice id (split at "_"), tell which choice is judged right or wrong. Ids end up in
+# the page (a CSS class) and in the saved record, so they stay neutral, e.g. "<node>_a".
+VERDICT_WORDS = frozenset("""
+good bad best better worst wrong right correct incorrect ideal perfect poor weak strong model fail failure success
+win lose mistake error excellent great nice ok okay
+promise promises overpromise overcommit discount excuse badmouth insist vague blind guess honest dishonest lie
+blame reassure lecture pushy rude trap safe risky smart lazy rush rushed dismiss ignore deflect defend retract
+apologise apologize apology own listen clarify empathy empathise empathize polite impolite cold warm
+""".split())
+VERDICT_PHRASES = ("quick_yes", "we_do_it", "do_it", "ask_why", "user_error", "accept_all", "take_back",
+                   "step_back", "price_only", "try_best")
+_TOKEN_SPLIT = re.compile(r"_+")
 
 
 def _fmt_state(state: dict) -> str:
@@ -59,7 +79,83 @@ def lint_scenario(scenario: Scenario, *, strict: bool = False) -> list[Issue]:
                                         "unused-branch"))
     skip_paths = bool(ex.loop_choices) or ex.truncated or not ex.endings_reached
     issues.extend(_shipping_rules(scenario, f, strict, skip_paths))
+    issues.extend(gameability(scenario, strict=strict, skip_paths=skip_paths))
     return issues
+
+
+def verdict_words(choice_id: str) -> list[str]:
+    """The verdict words (``VERDICT_WORDS`` / ``VERDICT_PHRASES``) a choice id contains, in order."""
+    tokens = [t for t in _TOKEN_SPLIT.split(choice_id) if t]
+    found = [t for t in tokens if t in VERDICT_WORDS]
+    joined = "_" + "_".join(tokens) + "_"
+    found += [p for p in VERDICT_PHRASES if f"_{p}_" in joined]
+    return found
+
+
+def is_polite(text: str) -> bool:
+    return any(m in text for m in POLITE_MARKERS)
+
+
+def gameability(scenario: Scenario, *, strict: bool = False, skip_paths: bool = False) -> list[Issue]:
+    """The rules that make blind clicking fail (see the scenario README, 「攻略されないシナリオ」)."""
+    f = scenario.path or f"{scenario.id}.yaml"
+    sev = "error" if strict else "warning"
+    out: list[Issue] = []
+    for cid, ch in scenario.choices.items():
+        words = verdict_words(cid)
+        if words:
+            out.append(Issue(f, ch.line, ch.node, f"選択肢id「{cid}」が良し悪しを表す語（{'、'.join(words)}）を含んでいます。"
+                             "idはページと保存される記録に出るため、「<場面>_a」のような中立な名前にしてください", sev,
+                             "verdict-id"))
+    polite = [ch for ch in scenario.choices.values() if is_polite(ch.text)]
+    if polite and all(sum(p for _c, p in ch.rubric) > 0 for ch in polite):
+        out.append(Issue(f, scenario.key_lines.get("nodes", 1), "-",
+                         f"丁寧な言い回し（{'・'.join(POLITE_MARKERS[:5])} など）が、点の入る選択肢にだけ使われています"
+                         f"（{len(polite)} 個すべて）。丁寧だが誤りの選択肢（例: 丁寧な言葉での約束しすぎ）も入れてください",
+                         sev, "gameable-politeness"))
+    if skip_paths:
+        return out
+    path, _total = best_path(scenario)
+    if path:
+        out.extend(_length_rule(scenario, f, path, sev))
+    for eid, (epath, uncapped) in sorted(best_by_ending(scenario).items()):
+        end = scenario.endings[eid]
+        if end.outcome == "fail" and uncapped >= scenario.pass_threshold - 1e-9:
+            out.append(Issue(f, end.line, eid, f"失敗の終わり方「{eid}」に、評価項目だけなら合格点（{scenario.pass_threshold:g}）"
+                             f"に届く道筋があります（{uncapped:.2f}: {' → '.join(epath)}）。エンジンが上限で抑えますが、"
+                             "配点が終わり方と食い違っています。失敗につながる選択を減点するか、終わり方に rubric を付けてください",
+                             sev, "fail-can-pass"))
+        if end.outcome == "partial" and uncapped >= 1 - 1e-9:
+            out.append(Issue(f, end.line, eid, f"部分的な成功の終わり方「{eid}」に、評価項目だけなら満点になる道筋があります"
+                             f"（{' → '.join(epath)}）。足りなかった行動を評価項目で区別できるようにしてください", sev,
+                             "partial-full-marks"))
+    return out
+
+
+def _length_rule(scenario: Scenario, f: str, path: list[str], sev: str) -> list[Issue]:
+    """The full-marks path's choice must not be the longest (or the shortest) offered at more than half of its
+    decisions (nodes with two or more offered choices)."""
+    session = replay(scenario, [])
+    longest, shortest, decisions = [], [], 0
+    for cid in path:
+        avail = offered(scenario.nodes[session.current], session.state)
+        if len(avail) >= 2:
+            decisions += 1
+            mine = len(scenario.choices[cid].text)
+            others = [len(c.text) for c in avail if c.id != cid]
+            if mine >= max(others):
+                longest.append(cid)
+            if mine <= min(others):
+                shortest.append(cid)
+        session.choose(cid)
+    out = []
+    for label, hits, code in (("最も長い", longest, "gameable-length"), ("最も短い", shortest, "gameable-length")):
+        if decisions and len(hits) * 2 > decisions:
+            out.append(Issue(f, scenario.key_lines.get("nodes", 1), "-",
+                             f"満点の道筋の {decisions} 場面のうち {len(hits)} 場面で、正解が{label}選択肢です"
+                             f"（{'、'.join(hits)}）。長さで当てられないよう、短く的確な正解と、長く丁寧な誤りを混ぜてください",
+                             sev, code))
+    return out
 
 
 def _shipping_rules(scenario: Scenario, f: str, strict: bool, skip_paths: bool) -> list[Issue]:

@@ -56,7 +56,7 @@ def build_record(session: Session, *, learner: str, mode: str, started_at: str |
     record = {
         "format": FORMAT,
         "scenario_id": sc.id,
-        "scenario_hash": sc.content_hash,
+        "scenario_hash": sc.structure_hash,
         "learner_id": learner,
         "mode": mode,
         "started_at": started_at or now(),
@@ -123,9 +123,10 @@ def verify_record(record: dict, scenario: Scenario, *, require_finished: bool = 
     if record.get("scenario_id") != scenario.id:
         raise ResponseError("scenario", f"この記録は別のシナリオ「{record.get('scenario_id')}」のものです"
                                         f"（採点するのは「{scenario.id}」）。")
-    if record.get("scenario_hash") != scenario.content_hash:
-        raise ResponseError("hash", "記録したときのシナリオと、採点に使うシナリオの内容が一致しません"
-                                    "（シナリオのハッシュが違います）。最新の教材で、もう一度最後まで進めてください。")
+    if record.get("scenario_hash") != scenario.structure_hash:
+        raise ResponseError("hash", "記録したあとで、シナリオの構成（選択肢・行き先・条件・評価の配点・終わり方）が"
+                                    "変わりました（シナリオのハッシュが違います）。文言の修正だけなら記録はそのまま使えます。"
+                                    "最新の教材で、もう一度最後まで進めてください。")
     try:
         session = replay(scenario, [s["choice"] for s in record["path"]])
     except ReplayError as exc:

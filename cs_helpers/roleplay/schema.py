@@ -1,4 +1,4 @@
-"""Scenario files: the data model, a loader that remembers YAML line numbers, and the content hash.
+"""Scenario files: the data model, a loader that remembers YAML line numbers, and the structure hash.
 
 The format is documented for authors in ``datasets/scenarios/README.md``. ``parse_file`` never raises on a
 bad scenario: it returns the issues it found (file, line, node id, message) so the linter can report them all.
@@ -21,6 +21,10 @@ FORMAT = "cs-dojo-scenario/1"
 ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 OUTCOMES = ("success", "partial", "fail")
 OUTCOME_LABELS = {"success": "成功", "partial": "部分的な成功", "fail": "失敗"}
+# The ending counts: the engine caps the total (0..1) of a conversation that ends in a fail or a partial ending.
+FAIL_CAP = 0.5        # below every pass threshold (the loader requires pass_threshold > FAIL_CAP)
+PARTIAL_CAP = 0.8     # below full marks
+OUTCOME_CAPS = {"fail": FAIL_CAP, "partial": PARTIAL_CAP}
 BUILTIN_SPEAKERS = ("customer", "narrator")
 _DELTA_RE = re.compile(r"^[+-]\d+$")
 _SET_RE = re.compile(r"^=\s*(-?\d+)$")
@@ -125,6 +129,36 @@ def plain(data: Any) -> Any:
 def content_hash(data: Any) -> str:
     """sha256 of the canonical JSON form of the scenario content (comments and layout do not count)."""
     canonical = json.dumps(plain(data), sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _condition_key(cond) -> str | None:
+    """A condition's source with whitespace normalised (``trust>=3`` and ``trust >= 3`` are the same)."""
+    if cond is None:
+        return None
+    from .conditions import tokenize
+
+    return " ".join(t.text for t in tokenize(cond.source) if t.kind != "end")
+
+
+def structure_hash(scenario: "Scenario") -> str:
+    """sha256 of what grading depends on: state declarations, start, every node's choices (ids, conditions,
+    effects, rubric, branches and targets), the endings (ids, outcomes, rubric) and the grading block (criteria ids,
+    weights, maxima, baselines, pass threshold). Wording (texts, titles, feedback, debriefs, labels, the persona)
+    and the order of choices in the file do not count, so fixing a typo keeps saved responses valid."""
+    body = {
+        "state": {n: [v.type, v.initial, v.min, v.max] for n, v in sorted(scenario.state.items())},
+        "start": scenario.start,
+        "nodes": {nid: sorted(([c.id, _condition_key(c.condition), [[e.var, e.op, e.value] for e in c.effects],
+                                sorted(map(list, c.rubric)),
+                                [[_condition_key(b.condition), b.target] for b in c.branches]]
+                               for c in node.choices), key=lambda row: row[0])
+                  for nid, node in sorted(scenario.nodes.items())},
+        "endings": {eid: [e.outcome, sorted(map(list, e.rubric))] for eid, e in sorted(scenario.endings.items())},
+        "grading": [sorted([c.id, c.weight, c.max, c.baseline] for c in scenario.criteria),
+                    scenario.pass_threshold],
+    }
+    canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
@@ -252,6 +286,12 @@ class Scenario:
     choices: dict[str, Choice] = field(default_factory=dict)
     pass_threshold: float = 0.6
     key_lines: dict[str, int] = field(default_factory=dict)   # line of each top-level key
+    graded_only: bool = False     # only for graded assignments: practice mode and menu() refuse or hide it
+    structure_hash: str = ""      # what saved responses are checked against (see structure_hash())
+
+    def __post_init__(self) -> None:
+        if not self.structure_hash:
+            self.structure_hash = structure_hash(self)
 
     def initial_state(self) -> dict[str, Union[int, bool]]:
         return {name: var.initial for name, var in self.state.items()}
@@ -273,7 +313,7 @@ class Scenario:
 # --- parsing -------------------------------------------------------------------------------------
 
 _TOP_KEYS = {"format", "id", "version", "title", "summary", "call_type", "module", "estimated_minutes",
-             "learner_brief", "persona", "cast", "state", "start", "nodes", "endings", "grading"}
+             "learner_brief", "persona", "cast", "state", "start", "nodes", "endings", "grading", "graded_only"}
 _PERSONA_KEYS = {"name", "company", "industry", "role", "personality", "hidden_expectation"}
 _VAR_KEYS = {"type", "min", "max", "initial", "label", "hint"}
 _NODE_KEYS = {"speaker", "text", "tags", "choices"}
@@ -474,9 +514,10 @@ def _criteria(ctx: _Ctx, data: Any, line: int) -> tuple[list[Criterion], float]:
         return [], 0.6
     ctx.unknown_keys(data, _GRADING_KEYS, "grading", "grading")
     threshold = data.get("pass_threshold", 0.6)
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold <= 1:
-        ctx.error(data.line_of("pass_threshold"), "grading", "pass_threshold は 0 より大きく 1 以下の数にしてください",
-                  "bad-type")
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not FAIL_CAP < threshold <= 1:
+        ctx.error(data.line_of("pass_threshold"), "grading",
+                  f"pass_threshold は {FAIL_CAP} より大きく 1 以下の数にしてください（失敗の終わり方の上限 {FAIL_CAP} "
+                  "より上でないと、失敗でも合格になってしまいます）", "bad-type")
         threshold = 0.6
     items = data.get("criteria")
     if not isinstance(items, LineList) or not items:
@@ -711,11 +752,16 @@ def parse_data(data: Any, file: str = "<scenario>", dupes: Iterable[_DuplicateKe
     if start not in nodes:
         ctx.error(data.line_of("start"), "-", f"start「{start}」というノードがありません", "unknown-target")
 
+    graded_only = data.get("graded_only", False)
+    if not isinstance(graded_only, bool):
+        ctx.error(data.line_of("graded_only"), "-", "graded_only は true か false にしてください", "bad-type")
+        graded_only = False
+
     if any(i.severity == "error" for i in ctx.issues):
         return None, ctx.issues
     scenario = Scenario(sid, title, str(summary).strip(), str(call_type), brief, persona, cast, state, start, nodes,
                         endings, criteria, content_hash(data), file, minutes, choices, threshold,
-                        dict(data.key_lines))
+                        dict(data.key_lines), graded_only)
     return scenario, ctx.issues
 
 

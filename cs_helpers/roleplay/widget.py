@@ -1,12 +1,15 @@
 """The roleplay widget (ipywidgets, Japanese UI) over the pure-Python engine.
 
-``play("kickoff_hearing")`` shows the customer's line, the choices as buttons, optional state hints (practice
-mode only), 「やり直す」, a transcript and, at the end, the debrief with rubric feedback. Every choice (and every
-restart) is saved atomically to ``responses/<scenario_id>.json`` beside the notebook. Creating the widget never
-writes: it resumes a valid saved path, so re-running the cell (or autograding the notebook) changes nothing.
+``play("kickoff_hearing")`` shows the customer's line, the choices as buttons (in a per-learner, per-node order,
+see :func:`cs_helpers.roleplay.engine.presentation_order`), optional state hints (practice mode only), 「やり直す」,
+a transcript and, at the end, the debrief with rubric feedback (practice mode only: graded mode shows neither a
+score nor a comment per choice, and allows ``MAX_GRADED_RESTARTS`` restarts). Every choice (and every restart) is
+saved atomically to ``responses/<scenario_id>.json`` beside the notebook. Creating the widget never writes: it
+resumes a valid saved path, so re-running the cell (or autograding the notebook) changes nothing.
 
-Tests drive it without a browser: ``w.click("ask_purpose")`` presses the real button. CSS classes for browser
-tests are listed in ``datasets/scenarios/README.md``.
+Buttons carry no tooltip; the choice id is only in the CSS class ``cs-rp-choice-<choice_id>`` (ids are neutral,
+see the scenario README). Tests drive the widget without a browser: ``w.click(choice_id)`` presses the real button.
+CSS classes for browser tests are listed in ``datasets/scenarios/README.md``.
 """
 from __future__ import annotations
 
@@ -16,9 +19,19 @@ from typing import Union
 
 import ipywidgets as widgets
 
-from .engine import InvalidChoice, Session
+from .engine import MAX_GRADED_RESTARTS, InvalidChoice, Session
 from .responses import load_session, response_path, save_session
 from .schema import OUTCOME_LABELS, Scenario
+
+
+class GradedOnlyScenario(InvalidChoice):
+    """Practice mode was asked for a scenario kept for graded assignments."""
+
+
+def refuse_practice(scenario: Scenario) -> None:
+    if scenario.graded_only:
+        raise GradedOnlyScenario(f"「{scenario.title}」は採点される課題専用のシナリオのため、練習モードでは開けません。"
+                                 "練習には rp.menu() に並ぶシナリオを使ってください。")
 
 _CSS = """<style>
 .cs-rp { border: 1px solid #d0d7de; border-radius: 8px; padding: 12px 16px; max-width: 860px; }
@@ -41,10 +54,16 @@ class RoleplayWidget:
     def __init__(self, scenario: Scenario, *, graded: bool = False, hints: bool | None = None,
                  base: Union[str, Path, None] = None, learner: str | None = None, autosave: bool = True,
                  resume: bool = True):
+        if not graded:
+            refuse_practice(scenario)
         self.scenario = scenario
         self.graded = graded
         self.hints = (not graded) if hints is None else (bool(hints) and not graded)
         self.base = Path(base) if base is not None else Path.cwd()
+        if learner is None:
+            from ..learner import learner_id
+
+            learner = learner_id()
         self.learner = learner
         self.autosave = autosave
         self.mode = "graded" if graded else "practice"
@@ -55,6 +74,10 @@ class RoleplayWidget:
         session = None
         if resume:
             session, record, note = load_session(scenario, self.base)
+            if record is not None and graded and record.get("mode") != "graded":
+                # A practice record (with undo and hints) never becomes a graded one; the file is kept until the
+                # first click overwrites it.
+                session, record, note = None, None, "練習モードの記録は採点に使えないため、最初から始めます。"
             if record is not None:
                 self.started_at = record.get("started_at")
         self.session = session or Session(scenario)
@@ -144,9 +167,17 @@ class RoleplayWidget:
             self._save()
         self._render()
 
+    @property
+    def restarts_left(self) -> int | None:
+        """Restarts still allowed (graded mode), or None (practice mode: unlimited)."""
+        return max(0, MAX_GRADED_RESTARTS - self.session.restarts) if self.graded else None
+
     def restart(self) -> None:
         """Start over at once (the button asks for a second click first unless the conversation has ended)."""
         self._confirm_restart = False
+        if self.graded and self.session.steps and not self.restarts_left:
+            raise InvalidChoice(f"採点モードでやり直せるのは {MAX_GRADED_RESTARTS} 回までです。"
+                                "今の会話が提出されます。")
         self.session.restart()
         self._save()
         self._render()
@@ -154,6 +185,9 @@ class RoleplayWidget:
     def _on_restart(self) -> None:
         if not self.session.steps:
             self._render()
+            return
+        if self.graded and not self.restarts_left:
+            self.restart()           # raises the Japanese "no more restarts" message, shown by _safe
             return
         if self.session.finished or self._confirm_restart:
             self.restart()
@@ -196,9 +230,8 @@ class RoleplayWidget:
                                f"{_p(node.text)}</div>")
         self.buttons = {}
         buttons = []
-        for choice in s.available_choices():
-            b = widgets.Button(description=choice.text, tooltip=choice.id,
-                               layout=widgets.Layout(width="100%", height="auto"))
+        for choice in s.presented_choices(self.learner):
+            b = widgets.Button(description=choice.text, layout=widgets.Layout(width="100%", height="auto"))
             b.add_class("cs-rp-choice")
             b.add_class(f"cs-rp-choice-{choice.id}")
             b.on_click(lambda _b, cid=choice.id: self._safe(self.choose, cid))
@@ -209,6 +242,7 @@ class RoleplayWidget:
             self.line.value += ("<div style='color:#c62828'>選べる選択肢がありません（シナリオの不具合です）。"
                                 "講師に連絡してください。</div>")
         self.undo_button.disabled = not s.steps
+        self.restart_button.disabled = bool(self.graded and s.steps and not self.restarts_left)
         self.restart_button.description = ("本当にやり直す（もう一度押す）" if self._confirm_restart else "やり直す")
         self.restart_button.button_style = "warning" if self._confirm_restart else ""
         self.hint_view.value = self._hints_html() if self.hints else ""
@@ -217,12 +251,14 @@ class RoleplayWidget:
         self.end_view.layout.display = None if s.finished else "none"
         for cls in ("success", "partial", "fail"):
             self.end_view.remove_class(f"cs-rp-end-{cls}")
-        if s.finished:
+        if s.finished and not self.graded:       # graded mode: the outcome is not in the page either
             self.end_view.add_class(f"cs-rp-end-{s.ending.outcome}")
         self.transcript_view.value = self._transcript_html()
         note = self._note
         if self._confirm_restart:
             note = "記録を消して最初からやり直す場合は、もう一度「やり直す」を押してください。"
+            if self.graded:
+                note += f"（採点モードでやり直せるのは {MAX_GRADED_RESTARTS} 回までです。やり直した回数は講師に伝わります）"
         self.status.value = f"<span class='cs-rp-muted'>{_p(note)}</span>" if note else ""
 
     def _hints_html(self) -> str:
@@ -250,6 +286,13 @@ class RoleplayWidget:
                 + "".join(rows) + "</details>")
 
     def _end_html(self) -> str:
+        if self.graded:
+            left = self.restarts_left
+            again = (f"「やり直す」で最初から進め直せるのは、あと {left} 回です（やり直した回数は講師に伝わります）。"
+                     if left else "この会話が提出されます。")
+            return ("<hr><h4 style='margin:4px 0'>会話は終わりました</h4>"
+                    "<div>記録は保存されました。ふりかえりと評価は、講師の採点のあとでフィードバックとしてお届けします。"
+                    f"</div><div class='cs-rp-muted'>{_p(again)}</div>")
         sc, s = self.scenario, self.session
         end = s.ending
         report = s.score()
@@ -264,10 +307,17 @@ class RoleplayWidget:
                 f"<div><b>ふりかえり</b><br>{_p(end.debrief)}</div>"
                 f"<div style='margin-top:8px'><b>顧客が本当に期待していたこと</b><br>"
                 f"{_p(sc.persona.hidden_expectation)}</div>"
-                f"<div style='margin-top:8px'><b>評価（達成度 {report.total:.0%}）</b>"
+                f"<div style='margin-top:8px'><b>評価（達成度 {report.total:.0%}）</b>{self._cap_note(report)}"
                 f"<table class='cs-rp-rubric'><tr><th>評価項目</th><th>段階</th><th></th></tr>{''.join(rows)}</table></div>"
                 f"<div style='margin-top:8px'><b>あなたの選択へのコメント</b><ul>{feedback}</ul></div>"
                 f"<div class='cs-rp-muted'>「やり直す」で別の進め方も試せます。</div>")
+
+    @staticmethod
+    def _cap_note(report) -> str:
+        if not report.capped:
+            return ""
+        return (f"<div class='cs-rp-muted'>評価項目だけなら {report.uncapped:.0%} ですが、"
+                f"{OUTCOME_LABELS[report.outcome]}の終わり方のため {report.cap:.0%} までになります。</div>")
 
     # --- display -----------------------------------------------------------------------------------
     def _ipython_display_(self) -> None:
@@ -286,8 +336,10 @@ class ScenarioMenu:
     def __init__(self, scenario_ids: list[str] | None = None, *, base: Union[str, Path, None] = None):
         from . import library
 
-        ids = scenario_ids or library.scenario_ids()
+        ids = scenario_ids or library.practice_ids()
         self.scenarios = {sid: library.load(sid) for sid in ids}
+        for sc in self.scenarios.values():
+            refuse_practice(sc)
         self.base = base
         self.current: RoleplayWidget | None = None
         self.dropdown = widgets.Dropdown(
