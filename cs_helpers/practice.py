@@ -103,7 +103,7 @@ _TRAIT = {
 _INDICATOR = {
     "年間の解約率": ("遅行", "1年が終わって初めて確定する結果の数字です。"),
     "契約後90日以内のオンボーディング完了率": ("先行", "解約より前に動き、CSの働きかけで変えられます。"),
-    "売上継続率 (GRR)": ("遅行", "解約と減額の結果として、期間が終わってから確定します。"),
+    "GRR (解約と減額を引いた売上の維持率)": ("遅行", "解約と減額の結果として、期間が終わってから確定します。"),
     "月間アクティブ率 (アクティブユーザー ÷ 契約ライセンス数)":
         ("先行", "利用の定着は解約より先に動き、活用支援で上げられます。"),
     "更新率": ("遅行", "更新日が来て初めて分かる結果です。"),
@@ -321,11 +321,12 @@ def _broken_kpis(answer, ctx):
     clue_text = {"link": "上の段とのつながり (名指しする段、または頑張ったときの向き) に問題があるKPI",
                  "leading": "結果が出たあとにしか分からない指標を、個人KPIにしているもの"}
     clues = {t: "、".join(clue_text[k] for k in sorted(failed[t] & {"link", "leading"})) for t in expected}
+    unsupported = set(getattr(report, "unsupported", ()) or ()) | {t for t, kinds in failed.items() if "coverage" in kinds}
     why = {}
     for k in cascade.kpis:
         if k.id in expected:
             continue
-        if "coverage" in failed.get(k.id, set()):
+        if k.id in unsupported:
             why[k.id] = ("自分の線がこのKPIを支えていないだけです。同僚のKPIが支えているかもしれないので、"
                          "切れているとは言えません。この線に入れるかどうかは、あなたが決めることです。")
         else:
@@ -415,7 +416,7 @@ def requests_03():
         K.Request("R1", "全店舗のシフト表を、毎週CSMが代わりに作ってほしい", area="業務", doer="CSM"),
         K.Request("R2", "管理画面の権限設定を一緒に見直したい", area="サービス", doer="共同"),
         K.Request("R3", "導入3か月で人件費を15%下げると約束してほしい", area="業務", doer="顧客", promise_outcome=True),
-        K.Request("R4", "来週月曜までに全拠点で本番運用を始めたい", area="サービス", doer="共同",
+        K.Request("R4", "来週月曜までに全拠点で本番運用を始めたい (この規模だと準備に4週間ほどかかる)", area="サービス", doer="共同",
                   days_needed=20, days_available=5),
         K.Request("R5", "店長向けの操作説明会を開いてほしい", area="サービス", doer="CSM"),
         K.Request("R6", "旧システムのデータを移したいが、どの項目を残すかはまだ決まっていない", area="サービス",

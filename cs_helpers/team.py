@@ -139,7 +139,7 @@ class OpsStaffing:
     def __str__(self) -> str:
         people = (f"{self.min_people}人" if self.min_people == self.max_people
                   else f"{self.min_people}〜{self.max_people}人")
-        return (f"チーム{self.team_size}人 → 運用担当 {self.min_fte:.1f}〜{self.max_fte:.1f}人分 "
+        return (f"チーム{self.team_size}人 → CS Ops (CSオペレーション) {self.min_fte:.1f}〜{self.max_fte:.1f}人分 "
                 f"(人数にすると {people})。{self.note}")
 
 
