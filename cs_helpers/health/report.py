@@ -146,6 +146,8 @@ def check(data: str | Path, *, mapping, out: str | Path, weights: str | Path | M
           capacity: int | None = None, folds: int = DEFAULT_FOLDS, horizon_days: int = HORIZON_DAYS,
           seed: int = 0, progress: bool = True) -> CheckResult:
     """Run the whole check and write ``report.html``, ``summary.json`` and ``scored.csv`` into ``out``."""
+    if capacity is not None and int(capacity) <= 0:
+        raise ValueError("対応できる件数 (--capacity) は1件以上にしてください。")
     loaded = byo.load_byo(data, mapping)
     m = loaded.mapping
     stated = dict(m.directions)
@@ -203,8 +205,6 @@ def check(data: str | Path, *, mapping, out: str | Path, weights: str | Path | M
         test["naive_score"] = x if best["direction"] == "低いほど危険" else -x
 
     k = int(capacity) if capacity is not None else max(1, int(round(0.1 * len(test))))
-    if k <= 0:
-        raise ValueError("対応できる件数 (--capacity) は1件以上にしてください。")
     test_ids = test_rows["account"] if "account" in test_rows else pd.Series(test.index, index=test.index)
     arr_test = arr.reindex(test_ids.astype(str)).to_numpy() if arr is not None else None
     cap = learn.capacity_metrics(y, test["learned_score"].to_numpy(), k, arr=arr_test)
