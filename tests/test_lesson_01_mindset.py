@@ -30,6 +30,7 @@ ANSWERS = {
     "practice_trait": """dict(zip(practice_trait, ["感情より論理とデータ", "長期の関係と全体への目配り",
                                        "違うタイプの人との協働", "未知への好奇心"]))""",
     "practice_broken_ids": '{"M2", "M3"}',
+    "practice_mission": '"C"',
     "practice_indicator_kind": """dict(zip(practice_indicator_kind, ["遅行", "先行", "遅行", "先行", "遅行", "先行"]))""",
     # computed independently of kpi.lagging_indicators, straight from the definition in the lesson text
     "practice_high_touch_grr": """(lambda h: (lambda s: 1 - s[s["churn_date"] <= as_of]["arr_jpy"].sum()
@@ -40,6 +41,13 @@ ANSWERS = {
 DRIVE_WIDGETS = """
 import os
 from cs_helpers import assess as _a, kpi as _k
+interaction_quiz.set_answers(dict(zip(interaction_quiz.items, ["ファシリテーション", "リーダーシップと影響力", "チームワーク",
+                                                          "交渉と対立の解消", "教えるスキル"])))
+interaction_quiz.button.click()
+v3_quiz.set_answers(dict(zip(v3_quiz.items, ["傾聴", "非言語コミュニケーション", "交渉と対立の解消", "ビジュアル思考",
+                                            "方法論の知識"])))
+v3_quiz.dropdowns["v4"].value = "概念的思考"  # one wrong pick: the feedback must name it and say why
+v3_quiz.button.click()
 mindset.areas["expected"].value = "担当顧客の更新を守り、活用を広げること"
 mindset.button.click()
 reflection.areas["shift"].value = "CSは依頼を待つ仕事ではないと分かった"
@@ -53,6 +61,8 @@ print("REPORT", json.dumps({
     "notes": _a.load_notes("01_mindset", me),
     "profile_non_verbal": _a.load_profile(me).competencies["communication"]["non_verbal"],
     "cascade_broken": sorted(_k.check_cascade(_k.load_cascade(me)).broken),
+    "interaction_ok": interaction_quiz.result.ok, "interaction_html": interaction_quiz.output.value,
+    "v3_ok": v3_quiz.result.ok, "v3_details": v3_quiz.result.details,
     "builder_outputs": len(builder.output.outputs),
     "chart_outputs": len(self_assessment.output.outputs),
 }, ensure_ascii=False))
@@ -119,6 +129,9 @@ def test_lesson_01_runs_personalised_checks_and_widgets(tmp_path, monkeypatch):
                                "next_action": "", "one_on_one": ""}
     assert report["profile_non_verbal"] == 5
     assert report["cascade_broken"] == ["M2"]
+    assert report["interaction_ok"] is True and "5件中5件が正解です" in report["interaction_html"]
+    assert report["v3_ok"] is False and len(report["v3_details"]) == 1
+    assert "あなたの答えは「概念的思考」" in report["v3_details"][0] and "図" in report["v3_details"][0]
     assert report["builder_outputs"] == 2 and report["chart_outputs"] == 2
     written = sorted(str(p.relative_to(home)) for p in home.rglob("*") if p.is_file())
     assert written == ["kpi/lesson_t1.json", "notes/lesson_t1/01_mindset.json", "profiles/lesson_t1.json"]
