@@ -1,6 +1,7 @@
-"""CSM–customer fit (相性) and account assignment under capacity, for module 05.
+"""CSM–account skill fit (スキルの適合度) and account assignment under capacity, for the optional lesson 05.1.
 
-The model is deliberately simple so that a leader can see — and argue with — every step:
+This is a staffing tool, not 相性: lesson 05 teaches 相性 as personality and communication fit, which this
+model does not see. The model is deliberately simple so that a leader can see — and argue with — every step:
 
 1. **What each account asks of its CSM** (``account_needs``): six needs, one per BABOK competency
    group, read from the shipped data (implementation complexity, integration tickets, ARR, ticket
@@ -228,11 +229,11 @@ def with_continuity(fit: pd.DataFrame, current: pd.Series, bonus: float) -> pd.D
 
 def _capacities(fit: pd.DataFrame, capacity) -> np.ndarray:
     if not isinstance(fit, pd.DataFrame) or fit.empty:
-        raise FitError("fit には 顧客×CSM の相性表 (DataFrame) を渡してください。")
+        raise FitError("fit には 顧客×CSM の適合度の表 (DataFrame) を渡してください。")
     if fit.isna().to_numpy().any():
-        raise FitError("相性表に空欄 (NaN) があります。すべての組み合わせに数値を入れてください。")
+        raise FitError("適合度の表に空欄 (NaN) があります。すべての組み合わせに数値を入れてください。")
     if fit.index.has_duplicates or fit.columns.has_duplicates:
-        raise FitError("相性表の顧客IDまたはCSM IDが重複しています。")
+        raise FitError("適合度の表の顧客IDまたはCSM IDが重複しています。")
     if isinstance(capacity, Mapping) or isinstance(capacity, pd.Series):
         cap = pd.Series(capacity)
         missing = [c for c in fit.columns if c not in cap.index]
@@ -334,7 +335,7 @@ def naive_assignment(fit: pd.DataFrame, capacity, order: Iterable | None = None)
     cap = _capacities(fit, capacity).copy()
     index = list(fit.index) if order is None else list(order)
     if sorted(map(str, index)) != sorted(map(str, fit.index)):
-        raise FitError("order には相性表のすべての顧客IDを1回ずつ並べてください。")
+        raise FitError("order には適合度の表のすべての顧客IDを1回ずつ並べてください。")
     k = len(fit.columns)
     out = {}
     turn = 0
@@ -361,10 +362,10 @@ def _check_assignment(assignment: pd.Series, fit: pd.DataFrame) -> None:
         raise FitError("割り当ては 顧客ID→CSM ID の Series で渡してください。")
     unknown = [a for a in assignment.index if a not in fit.index]
     if unknown:
-        raise FitError("相性表にない顧客IDがあります: " + "、".join(map(str, unknown[:5])))
+        raise FitError("適合度の表にない顧客IDがあります: " + "、".join(map(str, unknown[:5])))
     unknown = sorted({c for c in assignment.to_numpy() if c not in fit.columns}, key=str)
     if unknown:
-        raise FitError("相性表にないCSM IDがあります: " + "、".join(map(str, unknown[:5])))
+        raise FitError("適合度の表にないCSM IDがあります: " + "、".join(map(str, unknown[:5])))
 
 
 def evaluate(assignment: pd.Series, fit: pd.DataFrame, *, current: pd.Series | None = None,
@@ -403,8 +404,8 @@ def compare(fit: pd.DataFrame, capacity, *, current: pd.Series | None = None, ar
     if current is not None:
         plans["現在の担当"] = current.reindex(fit.index)
     plans["順番に割り当て"] = naive_assignment(fit, capacity, order)
-    plans["貪欲法 (相性の良い順)"] = greedy_assignment(fit, capacity)
-    plans["最適化 (相性の合計が最大)"] = optimal_assignment(fit, capacity)
+    plans["貪欲法 (適合度の高い順)"] = greedy_assignment(fit, capacity)
+    plans["最適化 (適合度の合計が最大)"] = optimal_assignment(fit, capacity)
     table = pd.DataFrame({name: evaluate(plan, fit, current=current, arr=arr, capacity=capacity)
                           for name, plan in plans.items()}).T
     counts = [c for c in table.columns if c not in ("total_fit", "mean_fit", "worst_fit")]
@@ -419,7 +420,7 @@ def fit_vs_churn(fit: pd.DataFrame, assignment: pd.Series, churned: pd.Series, b
     frame = pd.DataFrame({"fit": fit.to_numpy(float)[rows, cols],
                           "churned": churned.reindex(assignment.index).astype(float).to_numpy()},
                          index=assignment.index)
-    labels = [f"相性 {i + 1}/{bins}" for i in range(bins)]
+    labels = [f"適合度 {i + 1}/{bins}" for i in range(bins)]
     frame["band"] = pd.qcut(frame["fit"].rank(method="first"), bins, labels=labels)
     return frame.groupby("band", observed=True).agg(accounts=("fit", "size"), mean_fit=("fit", "mean"),
                                                      churn_rate=("churned", "mean"))

@@ -113,8 +113,8 @@ def test_compare_on_shipped_data(shipped):
     act = a[(~a["churned"]) & (a["touch_model"] != "tech")].set_index("account_id")
     sub = fm.loc[act.index]
     table = F.compare(sub, 20, current=act["csm_id"], arr=act["arr_jpy"])
-    best = table.loc["最適化 (相性の合計が最大)"]
-    assert best["total_fit"] >= table.loc["貪欲法 (相性の良い順)", "total_fit"] >= table.loc["順番に割り当て", "total_fit"]
+    best = table.loc["最適化 (適合度の合計が最大)"]
+    assert best["total_fit"] >= table.loc["貪欲法 (適合度の高い順)", "total_fit"] >= table.loc["順番に割り当て", "total_fit"]
     assert best["over_capacity"] == 0 and best["max_load"] <= 20
     # the current book breaks the capacity of 20 for some CSMs, and optimising moves most accounts
     assert table.loc["現在の担当", "over_capacity"] > 0
