@@ -4,7 +4,8 @@ The meaning step is average-linkage agglomerative clustering on cosine similarit
 (:mod:`.embed`), after *centering*: the cohort's mean embedding is subtracted before comparing, because every answer
 to one question shares the question's topic, and only what is left tells the intents apart. The number of groups
 is not fixed in advance: clusters merge while their average similarity stays at or above ``threshold``, so a cohort
-with three distinct ideas gets about three groups and one with eight gets about eight.
+with three distinct ideas gets about three groups and one with eight gets about eight. Exact duplicates (same
+normalised text) are one unit, weighted by how many learners wrote it.
 
 Groups the trainer has already fixed (graded, merged, moved into) are *anchors*: they are never merged with each
 other, and new or ungraded answers join an anchor only when they are, on average, as close to its members as the
@@ -24,6 +25,8 @@ from .normalise import display_text, is_blank, normalise
 
 BLANK_ID = "blank"
 DEFAULT_THRESHOLD = 0.05
+SHRINK = 10.0
+ANCHOR_MARGIN = 0.05
 
 
 @dataclass
@@ -64,7 +67,8 @@ def text_digest(text: str) -> str:
 
 def group_answers(answers: Iterable[Answer], *, threshold: float = DEFAULT_THRESHOLD,
                   anchors: dict[str, list[str]] | None = None,
-                  embed_fn: Callable[[list[str]], np.ndarray] | None = None) -> list[Group]:
+                  embed_fn: Callable[[list[str]], np.ndarray] | None = None,
+                  anchor_margin: float = ANCHOR_MARGIN) -> list[Group]:
     """Group ``answers``; every learner ends up in exactly one group. Largest groups first, the blank group last.
 
     ``anchors`` maps a group id to learners the trainer has already put together; those groups keep their id and
@@ -111,7 +115,7 @@ def group_answers(answers: Iterable[Answer], *, threshold: float = DEFAULT_THRES
         if embed_fn is None:
             from .embed import embed as embed_fn
         sims = _similarities(np.asarray(embed_fn(texts), dtype=np.float64), weights)
-        clusters = _average_linkage(sims, weights, clusters, locked, threshold)
+        clusters = _average_linkage(sims, weights, clusters, locked, threshold, anchor_margin)
         locked = [_anchor_of_cluster(c, unit_keys) for c in clusters]
     else:
         sims = np.ones((len(unit_keys), len(unit_keys)))
@@ -145,19 +149,25 @@ def _anchor_of_cluster(members: list[int], unit_keys: list[tuple[str, str]]) -> 
 
 
 def _similarities(vectors: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Cosine similarity after removing the (learner-weighted) mean direction; plain cosine for tiny cohorts."""
+    """Cosine similarity after removing the cohort's (learner-weighted) mean direction.
+
+    The mean is shrunk towards zero for small cohorts (factor ``k / (k + SHRINK)`` for ``k`` distinct answers):
+    the mean of a handful of answers is mostly those answers themselves, and removing all of it would push even
+    paraphrases apart. Measured on random subsets of the labelled set (8, 15, 30 and 45 answers), this kept the
+    adjusted Rand index highest across sizes."""
     x = vectors / (np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-12)
-    if len(x) >= 5:
-        x = x - (weights[:, None] * x).sum(0) / weights.sum()
-        x = x / (np.linalg.norm(x, axis=1, keepdims=True) + 1e-12)
+    k = len(x)
+    mean = (weights[:, None] * x).sum(0) / weights.sum()
+    x = x - mean * (k / (k + SHRINK))
+    x = x / (np.linalg.norm(x, axis=1, keepdims=True) + 1e-12)
     return x @ x.T
 
 
 def _average_linkage(sims: np.ndarray, weights: np.ndarray, clusters: list[list[int]], locked: list[str],
-                     threshold: float) -> list[list[int]]:
+                     threshold: float, anchor_margin: float = 0.0) -> list[list[int]]:
     """Merge clusters (learner-weighted average linkage) while the best pair's similarity is >= threshold.
 
-    Two locked (anchor) clusters are never merged. O(n^2) memory, O(n^3) worst case in numpy: 300 units take
+    Two locked (anchor) clusters are never merged; joining an anchor needs ``threshold + anchor_margin``. O(n^2) memory, O(n^3) worst case in numpy: 300 units take
     well under a second.
     """
     k = len(clusters)
@@ -173,9 +183,10 @@ def _average_linkage(sims: np.ndarray, weights: np.ndarray, clusters: list[list[
     link[np.ix_(is_locked, is_locked)] = -np.inf
     clusters = [list(c) for c in clusters]
     while alive.sum() > 1:
-        flat = int(np.argmax(link))
+        eff = link - anchor_margin * (is_locked[:, None] | is_locked[None, :]) if anchor_margin else link
+        flat = int(np.argmax(eff))
         i, j = divmod(flat, k)
-        if not np.isfinite(link[i, j]) or link[i, j] < threshold:
+        if not np.isfinite(eff[i, j]) or eff[i, j] < threshold:
             break
         if is_locked[j] and not is_locked[i]:
             i, j = j, i

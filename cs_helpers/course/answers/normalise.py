@@ -16,9 +16,13 @@ PLACEHOLDERS = ("YOUR ANSWER HERE", "ここに答えを書いてください", "
 _SPACE = re.compile(r"\s+")
 
 
+_KEEP = set("%+-=<>~")  # signs that change what an answer says (10% off, +2, <3 days)
+
+
 def _is_punct_or_symbol(ch: str) -> bool:
-    cat = unicodedata.category(ch)
-    return cat.startswith("P") or (cat.startswith("S") and ch not in "%+-=<>")
+    if ch in _KEEP:
+        return False
+    return unicodedata.category(ch)[0] in "PS"
 
 
 def normalise(text: str) -> str:
