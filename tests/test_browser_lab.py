@@ -269,7 +269,9 @@ def check_roleplay(page, lab, artifacts, watch):
         choice = root.locator(".cs-rp-choice:visible").first
         assert choice.count(), f"roleplay {scenario_id}: no choice button and no end screen after {clicked}"
         before = _spoken_text(line)
-        choice_id = choice.get_attribute("title") or choice.inner_text()
+        # The choice id is only in the button's CSS class cs-rp-choice-<id> (buttons carry no tooltip).
+        ids = re.findall(r"\bcs-rp-choice-([a-z0-9_]+)", choice.get_attribute("class") or "")
+        choice_id = ids[0] if ids else choice.inner_text()
         choice.click()
         clicked.append(choice_id)
         deadline = time.monotonic() + 15
