@@ -542,3 +542,30 @@ def quiz(pid: str, **context: Any) -> checks.Quiz:
     if p is None or p.kind != "quiz":
         raise _unknown(pid)
     return checks.Quiz(p.items, p.options, p.expected, why=p.why, hint=p.hint, title=p.title)
+
+
+# --- work products: the learner writes first, then compares with a model ----------------------------------
+
+_MODELS: dict[str, list[tuple[str, str]]] = {
+    "02.kickoff_questions": [
+        ("導入を決めたとき、施設として一番変えたかったことは何でしたか。",
+         "課題を決めつけず、導入目的をお客様自身の言葉で話してもらう問いです (心構え1・2)。"),
+        ("夜勤から日勤への引き継ぎは、いまどんな流れで、どこに一番時間がかかっていますか。",
+         "介護の現場では引き継ぎの記録が重い、という業界の知識を使いつつ、このお客様で本当にそうかを確かめています (心構え3)。"),
+        ("半年後に「入れてよかった」と言えるのは、現場のどんな様子が見えたときでしょう。",
+         "成果の姿をお客様に描いてもらい、サクセスプランの通過条件につなげる問いです。"),
+    ],
+}
+
+
+def model(pid: str, written: str | None = None, *, display: bool = True) -> checks.CheckResult:
+    """A model answer for a written practice, shown only once the learner has written their own."""
+    if pid not in _MODELS:
+        raise _unknown(pid)
+    if not (written or "").strip():
+        result = checks.CheckResult(False, "先に自分の答えを書いてから実行してください。書く前に模範例を見ると、考える練習になりません。")
+    else:
+        lines = [f"{q} — {why}" for q, why in _MODELS[pid]]
+        result = checks.CheckResult(True, "模範例です。自分の質問と見比べ、決めつけていないか、お客様に話してもらう問いになっているかを確かめましょう。",
+                                    details=lines)
+    return checks._show(result, display) if display else result

@@ -228,3 +228,11 @@ def test_every_practice_is_used_by_a_lesson():
         for cell in _code_cells(name):
             used |= set(re.findall(r'(?:P|practice)\.(?:check|quiz)\("([^"]+)"', cell.source))
     assert used == set(P.ids())
+
+
+def test_model_answer_only_after_writing():
+    assert not P.model("02.kickoff_questions", "  ", display=False).ok
+    shown = P.model("02.kickoff_questions", "いま一番時間がかかっている業務は何ですか", display=False)
+    assert shown.ok and len(shown.details) == 3
+    with pytest.raises(P.PracticeError):
+        P.model("02.nope", "x")
