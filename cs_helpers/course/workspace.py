@@ -8,6 +8,7 @@ The workspace is an nbgrader course root. ``init`` copies:
 * ``grading/rubrics/*.yaml`` → ``DIR/rubrics/`` (graders read them beside the formgrader)
 * lesson notebooks of ``curriculum/`` (not ``facilitator/``) → ``DIR/lessons/`` (input of ``cs-dojo personalise``)
 * ``grading/workspace_template/sample/`` → ``DIR/sample/`` (a roster and returned notebooks for the quick start)
+* ``grading/workspace_template/grading_view.ipynb`` → ``DIR/grading_view.ipynb`` (grade free text a group at a time)
 
 and creates an empty ``roster.csv`` and ``gradebook.db``. Running it again on an existing workspace adds what is
 missing and never overwrites an assignment, rubric or lesson already there (``force=True`` refreshes them).
@@ -22,6 +23,7 @@ from .. import paths
 from .common import CONFIG_NAME, ROSTER_FIELDS, ROSTER_NAME, CourseError, atomic_write_text, db_url
 
 TEMPLATE_DIRNAME = "workspace_template"
+GRADING_VIEW = "grading_view.ipynb"  # the answer-groups grading view (cs_helpers.course.answers.panel)
 _IGNORE = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.pyc", ".DS_Store")
 
 
@@ -113,6 +115,10 @@ def init_course(directory: str | Path, *, exercises: str | Path | None = None, c
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(nb, dest)
             result.lessons.append(str(rel))
+
+    view = template_dir() / GRADING_VIEW
+    if view.is_file() and (force or not (root / GRADING_VIEW).exists()):
+        shutil.copy2(view, root / GRADING_VIEW)
 
     if sample and (template_dir() / "sample").is_dir():
         shutil.copytree(template_dir() / "sample", root / "sample", ignore=_IGNORE, dirs_exist_ok=True)
