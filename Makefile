@@ -26,13 +26,13 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	$(BIN)/python -m cs_helpers.setup_env
+	$(BIN)/python -m cs_helpers.maint.setup_env
 	touch $(STAMP)
 
 setup: $(STAMP)
 
 lab: setup
-	$(BIN)/python -m cs_helpers.setup_env --lab $(LAB_ARGS)
+	$(BIN)/python -m cs_helpers.maint.setup_env --lab $(LAB_ARGS)
 
 test: setup
 	bash scripts/run_tests.sh $(PYTEST_ARGS)

@@ -36,4 +36,8 @@ class BuildWithCourse(build_py):
                           encoding="utf-8")
 
 
-setup(cmdclass={"build_py": BuildWithCourse})
+# JupyterLab defaults for learners: Japanese interface (English stays one click away in 設定 → 言語) and no
+# "get notified about official Jupyter news?" prompt (the course runs offline).
+LAB_OVERRIDES = ("share/jupyter/lab/settings/overrides.d", ["cs_helpers/maint/cs-dojo-lab.json"])
+
+setup(cmdclass={"build_py": BuildWithCourse}, data_files=[LAB_OVERRIDES])

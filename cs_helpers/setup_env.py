@@ -1,81 +1,8 @@
-"""Finish the set-up after ``pip install`` and open JupyterLab: ``python -m cs_helpers.setup_env [--lab]``.
-
-Called by ``make lab`` / ``make test``. Without ``--lab`` it checks that JupyterLab's extensions for
-widgets and nbgrader are enabled (enabling the nbgrader server extensions if a user config disabled
-them) and warms matplotlib's font cache with the Japanese font, so the first lesson plot is fast.
-With ``--lab`` it starts JupyterLab on ``curriculum/`` (adding ``--allow-root`` only when run as root).
-"""
-from __future__ import annotations
-
-import argparse
-import os
-import subprocess
+"""Moved to :mod:`cs_helpers.maint.setup_env`; this name keeps ``python -m cs_helpers.setup_env`` working."""
 import sys
-from pathlib import Path
 
-from .paths import project_root
-
-NBGRADER_SERVER_EXTENSIONS = [
-    "nbgrader.server_extensions.formgrader",
-    "nbgrader.server_extensions.assignment_list",
-    "nbgrader.server_extensions.course_list",
-    "nbgrader.server_extensions.validate_assignment",
-]
-LAB_EXTENSIONS = ["@jupyter-widgets/jupyterlab-manager", "@jupyter/nbgrader"]
-
-
-def _jupyter(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "jupyter", *args], capture_output=True, text=True, check=check)
-
-
-def check_extensions() -> list[str]:
-    """Return problems found (empty when JupyterLab has everything the course needs)."""
-    problems = []
-    servers = _jupyter("server", "extension", "list", check=False)
-    listing = servers.stdout + servers.stderr
-    for ext in NBGRADER_SERVER_EXTENSIONS:
-        if f"{ext} \x1b[32menabled" not in listing and f"{ext} enabled" not in listing:
-            _jupyter("server", "extension", "enable", "--sys-prefix", ext, check=False)
-    labs = _jupyter("labextension", "list", check=False)
-    lab_listing = labs.stdout + labs.stderr
-    for ext in LAB_EXTENSIONS:
-        if ext not in lab_listing:
-            problems.append(f"JupyterLab extension {ext} is not installed (pip install -e '.[dev]' again)")
-    return problems
-
-
-def warm_fonts() -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from . import plotting
-
-    return plotting.setup()
-
-
-def lab_command(extra: list[str]) -> list[str]:
-    cmd = [sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={project_root() / 'curriculum'}"]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        cmd.append("--allow-root")  # JupyterLab refuses root without it; normal users never need it
-    return cmd + extra
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m cs_helpers.setup_env", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--lab", action="store_true", help="JupyterLab を curriculum/ で起動する")
-    args, extra = parser.parse_known_args(argv)
-    if args.lab:
-        cmd = lab_command(extra)
-        print("JupyterLab を起動します (Ctrl+C で終了):", " ".join(cmd), flush=True)
-        os.execv(cmd[0], cmd)
-    problems = check_extensions()
-    font = warm_fonts()
-    for p in problems:
-        print("problem:", p, file=sys.stderr)
-    print(f"CS Dojo の準備ができました (font: {font}, root: {Path(project_root())})")
-    return 1 if problems else 0
-
+from .maint.setup_env import *  # noqa: F403
+from .maint.setup_env import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -2,14 +2,16 @@
 #
 # `cs-dojo init DIR` copies this file to DIR/nbgrader_config.py. Plain nbgrader commands run inside DIR use it
 # too (e.g. `nbgrader generate_assignment 00_sample`), so both paths grade the same way.
-# Everything here is documented in docs/trainer.md (section "採点の設定 / Grading settings").
+# The settings a trainer may change are explained in docs/trainer.md.
 import os
+
+import cs_helpers.course
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Execute, GetGrades, IgnorePattern,
                                     LimitOutput, SaveAutoGrades)
 
-from cs_helpers.course.preprocessors import HideHiddenTests, LimitOutputChars
+from cs_helpers.course.preprocessors import AddRubric, HideHiddenTests, LimitOutputChars
 
 c = get_config()  # noqa: F821  (provided by traitlets when nbgrader loads this file)
 
@@ -67,4 +69,7 @@ c.Autograde.autograde_preprocessors = [
 ]
 
 # --- Feedback never shows hidden tests -------------------------------------------------------------------------
-c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, AddRubric, CSSHTMLHeaderPreprocessor]
+# ... and speaks Japanese: 「あなたの解答」「採点セル」「得点」, with the rubric's criteria under each written answer.
+c.HTMLExporter.template_name = "feedback_ja"
+c.HTMLExporter.extra_template_basedirs = [os.path.join(os.path.dirname(cs_helpers.course.__file__), "templates")]

@@ -316,6 +316,13 @@ def check_nbgrader(page, lab, artifacts, watch):
     shots = artifacts
     watch.step = "nbgrader"
     lp.open_lab(page, lab.url)
+    # JupyterLab speaks Japanese by default and does not ask about fetching Jupyter news (the course is offline).
+    labels = page.locator("#jp-MainMenu .lm-MenuBar-itemLabel").all_inner_texts()
+    if lp.RUN_MENU not in labels:
+        _fail(shots, page, "JupyterLab is not in Japanese", [f"menu bar: {labels}"])
+    page.wait_for_timeout(3000)  # the news question is a toast shown shortly after start-up
+    if page.get_by_text(lp.NEWS_PROMPT).count():
+        _fail(shots, page, "JupyterLab asks about official Jupyter news", [lp.NEWS_PROMPT])
 
     lp.menu(page, "Nbgrader", "Assignment List")
     panel = page.locator(".lm-DockPanel-widget:not(.lm-mod-hidden)", has_text="Released assignments")

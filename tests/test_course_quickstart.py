@@ -43,3 +43,8 @@ def test_quickstart_runs_as_written(tmp_path):
     assert (course / "personalised" / "tanaka_h" / "00_sample_lesson.ipynb").exists()
     assert "sato_a" in proc.stdout and "未提出: tanaka_h" in proc.stdout
     assert re.search(r"sato_a\s+採点済み\s+7/7", proc.stdout), proc.stdout
+    page = (course / "feedback" / "sato_a" / "00_sample" / "sample.html").read_text(encoding="utf-8")
+    for japanese in ("あなたの解答", "得点:", "採点セル", "評価の観点"):
+        assert japanese in page, f"feedback page lacks {japanese}"
+    for english in ("Student's answer", "Grade cell", "Test cell", "Written response", "Score:"):
+        assert english not in page, f"feedback page still shows nbgrader's English chrome: {english}"

@@ -4,8 +4,13 @@
   single ``print("x" * 10**7)`` would otherwise travel into the gradebook folders and the feedback HTML).
 * ``HideHiddenTests`` — for feedback: removes hidden-test regions from test cells *and* hides the outputs of those
   cells (a failing hidden ``assert`` prints its own source line in the traceback).
+* ``AddRubric`` — for feedback: attaches the rubric's criteria (``rubrics/<assignment>.yaml`` in the workspace) to
+  each manually graded answer, so the Japanese feedback page (``templates/feedback_ja``) can show what was assessed.
 """
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 from nbconvert.preprocessors import Preprocessor
 from nbformat.notebooknode import NotebookNode
@@ -78,4 +83,38 @@ class HideHiddenTests(Preprocessor):
                 outputs.append(NotebookNode(output_type="stream", name="stdout",
                                             text=HIDDEN_OUTPUT_FAIL.format(ename=errors[0].get("ename", "Error"))))
             cell.outputs = outputs
+        return cell, resources
+
+
+class AddRubric(Preprocessor):
+    """Copy each manually graded cell's rubric (title, criteria, top level) into ``metadata.cs_dojo_rubric``."""
+
+    enabled = Bool(True).tag(config=True)
+    rubrics_dir = Unicode("", help="folder of <assignment>.yaml rubrics (default: rubrics/ in the course root)").tag(
+        config=True)
+
+    def _questions(self, assignment: str) -> dict:
+        import yaml
+        folder = Path(self.rubrics_dir or os.path.join(os.getcwd(), "rubrics"))
+        path = folder / f"{assignment}.yaml"
+        if not assignment or not path.is_file():
+            return {}
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        return {q.get("grade_id"): q for q in data.get("questions", []) if isinstance(q, dict)}
+
+    def preprocess(self, nb, resources):
+        assignment = (resources.get("nbgrader") or {}).get("assignment", "")
+        self._by_id = self._questions(assignment)
+        return super().preprocess(nb, resources)
+
+    def preprocess_cell(self, cell, resources, index):
+        meta = cell.metadata.get("nbgrader") or {}
+        question = self._by_id.get(meta.get("grade_id")) if meta.get("solution") and meta.get("grade") else None
+        if question:
+            criteria = []
+            for criterion in question.get("criteria", []):
+                levels = criterion.get("levels") or {}
+                top = levels.get(max(levels)) if levels else ""
+                criteria.append({"text": str(criterion.get("text", "")), "top": str(top or "")})
+            cell.metadata["cs_dojo_rubric"] = {"title": str(question.get("title", "")), "criteria": criteria}
         return cell, resources

@@ -144,8 +144,13 @@ def open_lab(page, base_url: str, rel_path: str = "") -> None:
     page.wait_for_selector("#jp-MainMenu .lm-MenuBar-item", timeout=60_000)
 
 
+# The course opens JupyterLab in Japanese (cs_helpers/maint/cs-dojo-lab.json): menus read as a learner sees them.
+RUN_MENU, RUN_ALL = "実行", "すべてのセルを実行"
+NEWS_PROMPT = "official Jupyter news"
+
+
 def menu(page, top: str, item: str) -> None:
-    """Click a main-menu entry, e.g. ``menu(page, "Run", "Run All Cells")``."""
+    """Click a main-menu entry, e.g. ``menu(page, RUN_MENU, RUN_ALL)``."""
     page.locator("#jp-MainMenu .lm-MenuBar-itemLabel", has_text=re.compile(rf"^{re.escape(top)}$")).click()
     entry = page.locator(".lm-Menu .lm-Menu-item:not(.lm-mod-disabled) .lm-Menu-itemLabel",
                          has_text=re.compile(rf"^{re.escape(item)}$"))
@@ -173,7 +178,7 @@ def wait_for_kernel(page, base_url: str, rel_path: str, timeout: float = 60) -> 
 def accept_kernel_dialog(page) -> bool:
     """If JupyterLab asks which kernel to use, take its suggestion (Python 3), as a learner would."""
     dialog = page.locator(".jp-Dialog")
-    if dialog.count() and "Select Kernel" in dialog.first.inner_text():
+    if dialog.count() and any(t in dialog.first.inner_text() for t in ("カーネルを選択", "Select Kernel")):
         dialog.first.locator(".jp-Dialog-button.jp-mod-accept").click()
         return True
     return False
@@ -203,8 +208,8 @@ def read_cells(page) -> list[dict]:
 
 
 def run_all_cells(page, timeout: float = 120) -> list[dict]:
-    """Run → Run All Cells, then wait until no cell is queued or running; returns ``read_cells``."""
-    menu(page, "Run", "Run All Cells")
+    """実行 → すべてのセルを実行 (Run → Run All Cells), then wait until no cell is queued or running."""
+    menu(page, RUN_MENU, RUN_ALL)
     deadline = time.monotonic() + timeout
     started = False
     quiet = 0

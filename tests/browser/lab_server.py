@@ -108,9 +108,9 @@ class LabServer:
     def _write_config(self) -> None:
         config_dir = self.state_dir / "jupyter_config"
         self.set_disabled_extensions(self.disabled_extensions)
-        # Never ask about (or fetch) Jupyter news and updates: offline, and the toast would cover the page.
+        # No news/update settings here: the course's own defaults (cs_helpers/maint/cs-dojo-lab.json) must already
+        # keep JupyterLab from asking about Jupyter news, and the browser test checks that they do.
         settings = {
-            "apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
             # Every cell in the DOM (no virtual scrolling), so the tests can read all outputs at once.
             "notebook-extension/tracker": {"windowingMode": "none"},
         }
