@@ -158,9 +158,7 @@ class _Category:
         return len(self.values) - 1
 
     def codes(self, col: pd.Series) -> np.ndarray:
-        text = col.astype("string").fillna(MISSING).to_numpy(dtype=object)
-        idx = pd.Index(self.values).get_indexer(text)
-        return np.where(idx < 0, 0, idx)  # an unseen level scores like the reference level
+        return _level_codes(col, self.values)
 
     def encode(self, col: pd.Series, out: np.ndarray) -> None:
         c = self.codes(col)
@@ -181,6 +179,21 @@ class _Category:
 
     def level_of(self, col: pd.Series) -> np.ndarray:
         return np.array(self.values, dtype=object)[self.codes(col)]
+
+
+def _level_codes(col: pd.Series, values: Sequence[str]) -> np.ndarray:
+    """Position of each value of ``col`` (as text; missing = ``MISSING``) in ``values``; unseen -> 0."""
+    codes, uniques = pd.factorize(col, use_na_sentinel=True)
+    lookup = pd.Index(list(values)).get_indexer([str(u) for u in uniques] + [MISSING])
+    lookup = np.where(lookup < 0, 0, lookup)  # an unseen level scores like the reference level
+    return lookup[np.where(codes >= 0, codes, len(uniques))]
+
+
+def _level_counts(col: pd.Series) -> pd.Series:
+    codes, uniques = pd.factorize(col, use_na_sentinel=True)
+    names = [str(u) for u in uniques] + [MISSING]
+    counts = np.bincount(np.where(codes >= 0, codes, len(uniques)), minlength=len(names))
+    return pd.Series(counts, index=names).groupby(level=0).sum().loc[lambda s: s > 0]
 
 
 def _fmt(v: float) -> str:
@@ -216,7 +229,7 @@ def _fit_encoders(frame: pd.DataFrame, signals: Sequence[str], categories: Seque
     for c in categories:
         if c not in frame:
             raise ValueError(f"カテゴリの列「{c}」が表にありません。")
-        counts = frame[c].astype("string").fillna(MISSING).value_counts(sort=True)
+        counts = _level_counts(frame[c])
         values = sorted(counts.index.tolist(), key=lambda v: (-counts[v], v))
         encoders.append(_Category(c, values))
     return encoders
@@ -239,18 +252,29 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, *, C: float = 1.0,
                  bounds: Sequence[tuple[float | None, float | None]] | None = None,
                  max_iter: int = 500) -> tuple[float, np.ndarray]:
     """Penalised logistic regression ``C * sum(log loss) + |w|^2 / 2`` (intercept not penalised), with optional
-    bounds on each coefficient, by SciPy's L-BFGS-B. Returns ``(intercept, coefficients)``."""
+    bounds on each coefficient, by SciPy's L-BFGS-B. Returns ``(intercept, coefficients)``.
+
+    When every column is 0/1 (bins and categories), identical rows are fitted once with their counts: the
+    objective is the same sum, over a few thousand distinct rows instead of every account.
+    """
     n, k = X.shape
-    yf = y.astype(float)
-    base = float(np.clip(yf.mean(), 1e-6, 1 - 1e-6))
+    y = np.asarray(y, dtype=bool)
+    rows, churned, total = X, y.astype(float), np.ones(n)
+    if 0 < k <= 62 and n > 4 * 2 ** min(k, 12) and np.isin(X, (0.0, 1.0)).all():
+        key = X.astype(np.int64) @ (np.int64(1) << np.arange(k, dtype=np.int64))
+        uniq, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+        rows = X[first]
+        total = np.bincount(inverse, minlength=len(uniq)).astype(float)
+        churned = np.bincount(inverse, weights=y.astype(float), minlength=len(uniq))
+    base = float(np.clip(y.mean(), 1e-6, 1 - 1e-6))
 
     def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
         b, w = theta[0], theta[1:]
-        eta = b + X @ w
-        # log(1 + e^eta) - y * eta, computed stably
-        value = C * float(np.sum(np.logaddexp(0.0, eta) - yf * eta)) + 0.5 * float(w @ w)
-        r = C * (expit(eta) - yf)
-        return value, np.r_[r.sum(), X.T @ r + w]
+        eta = b + rows @ w
+        # sum of total * log(1 + e^eta) - churned * eta, computed stably
+        value = C * float(total @ np.logaddexp(0.0, eta) - churned @ eta) + 0.5 * float(w @ w)
+        r = C * (total * expit(eta) - churned)
+        return value, np.r_[r.sum(), rows.T @ r + w]
 
     theta0 = np.r_[np.log(base / (1 - base)), np.zeros(k)]
     b_list = [(None, None)] + list(bounds if bounds is not None else [(None, None)] * k)
@@ -465,6 +489,14 @@ class Validation:
         return float(self.summary().loc["学習したスコア", "auc"])
 
 
+def _categorical(frame: pd.DataFrame, categories: Sequence[str]) -> pd.DataFrame:
+    """Text columns as pandas categoricals once, so that every fold reads their codes instead of the strings."""
+    todo = [c for c in categories if c in frame and not isinstance(frame[c].dtype, pd.CategoricalDtype)]
+    if not todo:
+        return frame
+    return frame.assign(**{c: frame[c].astype("category") for c in todo})
+
+
 def cross_validate(frame: pd.DataFrame, *, signals: Sequence[str] = (), categories: Sequence[str] = (),
                    label: str = "churned", directions: Mapping[str, object] | None = None, folds: int = 5,
                    seed: int = 0, progress: bool = False, **options) -> Validation:
@@ -472,6 +504,7 @@ def cross_validate(frame: pd.DataFrame, *, signals: Sequence[str] = (), categori
     from sklearn.model_selection import StratifiedKFold
 
     y = _label_array(frame, label)
+    frame = _categorical(frame, categories)
     if min(int(y.sum()), int((~y).sum())) < folds:
         raise ValueError(f"{folds}分割の交差検証には、解約した顧客と継続した顧客がそれぞれ{folds}社以上必要です。")
     skf = StratifiedKFold(n_splits=int(folds), shuffle=True, random_state=seed)
