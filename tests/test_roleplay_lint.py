@@ -18,7 +18,7 @@ import pytest
 
 from cs_helpers.cli import main as cli_main
 from cs_helpers.roleplay.cli import lint_command
-from cs_helpers.roleplay.analysis import best_by_ending
+from cs_helpers.roleplay.analysis import best_by_ending, best_path
 from cs_helpers.roleplay.engine import apply_effects, offered, resolve_target, score_from_sums, rubric_sums
 from cs_helpers.roleplay.lint import lint_file, lint_paths, verdict_words
 from cs_helpers.roleplay.schema import ScenarioError, load_scenario
@@ -197,3 +197,6 @@ def test_best_by_ending_matches_brute_force(name):
     assert {e: round(v, 9) for e, (_p, v) in got.items()} == {e: round(v, 9) for e, v in expected.items()}
     for end, (path, value) in got.items():
         assert (path, end) in [(p, e) for p, e, _t in paths]
+    # best_path takes the ending's cap into account (a capped fail path never beats a lower success path)
+    capped = max(min(t, {"fail": 0.5, "partial": 0.8}.get(sc.endings[e].outcome, 1.0)) for _p, e, t in paths)
+    assert best_path(sc)[1] == pytest.approx(capped)

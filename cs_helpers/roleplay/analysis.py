@@ -115,53 +115,6 @@ def _pareto(vectors: dict) -> dict:
     return kept
 
 
-def best_path(scenario: Scenario) -> tuple[list[str], float]:
-    """The path with the highest total score (ties: shortest). Requires a loop-free scenario."""
-    order = list(scenario.state)
-    crit = [c.id for c in scenario.criteria]
-    memo: dict = {}
-
-    def vec(rubric) -> tuple:
-        d = dict(rubric)
-        return tuple(d.get(c, 0) for c in crit)
-
-    def solve(cfg, depth=0) -> dict:
-        if cfg in memo:
-            return memo[cfg]
-        if depth > 400:
-            raise RecursionError("scenario has a loop; run the linter")
-        nid, values = cfg
-        state = dict(zip(order, values))
-        out: dict = {}
-        for ch in offered(scenario.nodes[nid], state):
-            new = apply_effects(scenario, state, ch)
-            target = next(b.target for b in ch.branches if b.condition is None or b.condition(new))
-            here = vec(ch.rubric)
-            if target in scenario.endings:
-                v = tuple(a + b for a, b in zip(here, vec(scenario.endings[target].rubric)))
-                cand = {v: ([ch.id], target)}
-            else:
-                sub = solve((target, tuple(new[k] for k in order)), depth + 1)
-                cand = {tuple(a + b for a, b in zip(here, v)): ([ch.id] + p, e) for v, (p, e) in sub.items()}
-            for v, val in cand.items():
-                if v not in out or len(val[0]) < len(out[v][0]):
-                    out[v] = val
-        memo[cfg] = _pareto(out)
-        return memo[cfg]
-
-    init = scenario.initial_state()
-    results = solve((scenario.start, tuple(init[k] for k in order)))
-    best: tuple | None = None
-    for v, (path, ending) in results.items():
-        report = score_from_sums(scenario, dict(zip(crit, v)), scenario.endings[ending])
-        key = (report.total, -len(path), path)
-        if best is None or key[:2] > best[0][:2] or (key[:2] == best[0][:2] and path < best[1]):
-            best = (key, path, report.total)
-    if best is None:
-        return [], 0.0
-    return best[1], best[2]
-
-
 def random_walk(scenario: Scenario, rng: random.Random, max_steps: int = 200) -> Session:
     """Play uniformly random available choices until an ending (or ``max_steps``)."""
     s = Session(scenario, clock=lambda: "")
@@ -173,10 +126,11 @@ def random_walk(scenario: Scenario, rng: random.Random, max_steps: int = 200) ->
     return s
 
 
-def best_by_ending(scenario: Scenario) -> dict[str, tuple[list[str], float]]:
-    """For every reachable ending: a path to it with the highest *uncapped* total (the criteria alone, before the
-    ending's cap) and that total. The linter uses it to find endings whose rubric disagrees with their outcome
-    (a fail ending whose criteria would pass, a partial ending whose criteria reach full marks). Loop-free only."""
+
+def ending_frontiers(scenario: Scenario) -> dict[str, dict[tuple, list[str]]]:
+    """For every reachable ending, the Pareto front of rubric-sum vectors (criteria in declared order) of the paths
+    that end there, each with its shortest path. Scores are monotone in every sum *for a fixed ending* (the ending's
+    cap differs between endings), so dominated vectors are dropped per ending only. Requires a loop-free scenario."""
     order = list(scenario.state)
     crit = [c.id for c in scenario.criteria]
     memo: dict = {}
@@ -212,11 +166,36 @@ def best_by_ending(scenario: Scenario) -> dict[str, tuple[list[str], float]]:
         return memo[cfg]
 
     init = scenario.initial_state()
-    results = solve((scenario.start, tuple(init[k] for k in order)))
-    best: dict[str, tuple[list[str], float]] = {}
-    for ending, vectors in results.items():
+    return solve((scenario.start, tuple(init[k] for k in order)))
+
+
+def _reports(scenario: Scenario, frontiers: dict):
+    crit = [c.id for c in scenario.criteria]
+    for ending, vectors in frontiers.items():
         for v, path in vectors.items():
-            report = score_from_sums(scenario, dict(zip(crit, v)), scenario.endings[ending])
-            if ending not in best or report.uncapped > best[ending][1] + 1e-12:
-                best[ending] = (path, report.uncapped)
+            yield ending, path, score_from_sums(scenario, dict(zip(crit, v)), scenario.endings[ending])
+
+
+def best_path(scenario: Scenario, frontiers: dict | None = None) -> tuple[list[str], float]:
+    """The path with the highest total score (the ending's cap included; ties: shortest, then alphabetical).
+    Requires a loop-free scenario."""
+    best: tuple | None = None
+    for _ending, path, report in _reports(scenario, frontiers if frontiers is not None else ending_frontiers(scenario)):
+        key = (round(report.total, 12), -len(path))
+        if best is None or key > best[0] or (key == best[0] and path < best[1]):
+            best = (key, path, report.total)
+    if best is None:
+        return [], 0.0
+    return best[1], best[2]
+
+
+def best_by_ending(scenario: Scenario, frontiers: dict | None = None) -> dict[str, tuple[list[str], float]]:
+    """For every reachable ending: a path to it with the highest *uncapped* total (the criteria alone, before the
+    ending's cap) and that total. The linter uses it to find endings whose rubric disagrees with their outcome
+    (a fail ending whose criteria would pass, a partial ending whose criteria reach full marks). Loop-free only."""
+    best: dict[str, tuple[list[str], float]] = {}
+    for ending, path, report in _reports(scenario, frontiers if frontiers is not None else ending_frontiers(scenario)):
+        if ending not in best or report.uncapped > best[ending][1] + 1e-12 or (
+                abs(report.uncapped - best[ending][1]) <= 1e-12 and len(path) < len(best[ending][0])):
+            best[ending] = (path, report.uncapped)
     return best

@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Iterable, Union
 
-from .analysis import best_by_ending, best_path, explore
+from .analysis import best_by_ending, best_path, ending_frontiers, explore
 from .engine import offered, replay
 from .schema import OUTCOMES, Issue, Scenario, parse_file
 
@@ -78,8 +78,9 @@ def lint_scenario(scenario: Scenario, *, strict: bool = False) -> list[Issue]:
                                         f"選択肢「{cid}」の分岐「→ {b.target}」は一度も使われません", "warning",
                                         "unused-branch"))
     skip_paths = bool(ex.loop_choices) or ex.truncated or not ex.endings_reached
-    issues.extend(_shipping_rules(scenario, f, strict, skip_paths))
-    issues.extend(gameability(scenario, strict=strict, skip_paths=skip_paths))
+    frontiers = None if skip_paths else ending_frontiers(scenario)
+    issues.extend(_shipping_rules(scenario, f, strict, frontiers))
+    issues.extend(gameability(scenario, strict=strict, frontiers=frontiers))
     return issues
 
 
@@ -96,8 +97,9 @@ def is_polite(text: str) -> bool:
     return any(m in text for m in POLITE_MARKERS)
 
 
-def gameability(scenario: Scenario, *, strict: bool = False, skip_paths: bool = False) -> list[Issue]:
-    """The rules that make blind clicking fail (see the scenario README, 「攻略されないシナリオ」)."""
+def gameability(scenario: Scenario, *, strict: bool = False, frontiers: dict | None = None) -> list[Issue]:
+    """The rules that make blind clicking fail (see the scenario README, 「攻略されないシナリオ」). The path rules
+    need ``frontiers`` (:func:`ending_frontiers`; None for a scenario with loops, which are reported elsewhere)."""
     f = scenario.path or f"{scenario.id}.yaml"
     sev = "error" if strict else "warning"
     out: list[Issue] = []
@@ -113,12 +115,12 @@ def gameability(scenario: Scenario, *, strict: bool = False, skip_paths: bool = 
                          f"丁寧な言い回し（{'・'.join(POLITE_MARKERS[:5])} など）が、点の入る選択肢にだけ使われています"
                          f"（{len(polite)} 個すべて）。丁寧だが誤りの選択肢（例: 丁寧な言葉での約束しすぎ）も入れてください",
                          sev, "gameable-politeness"))
-    if skip_paths:
+    if frontiers is None:
         return out
-    path, _total = best_path(scenario)
+    path, _total = best_path(scenario, frontiers)
     if path:
         out.extend(_length_rule(scenario, f, path, sev))
-    for eid, (epath, uncapped) in sorted(best_by_ending(scenario).items()):
+    for eid, (epath, uncapped) in sorted(best_by_ending(scenario, frontiers).items()):
         end = scenario.endings[eid]
         if end.outcome == "fail" and uncapped >= scenario.pass_threshold - 1e-9:
             out.append(Issue(f, end.line, eid, f"失敗の終わり方「{eid}」に、評価項目だけなら合格点（{scenario.pass_threshold:g}）"
@@ -158,7 +160,7 @@ def _length_rule(scenario: Scenario, f: str, path: list[str], sev: str) -> list[
     return out
 
 
-def _shipping_rules(scenario: Scenario, f: str, strict: bool, skip_paths: bool) -> list[Issue]:
+def _shipping_rules(scenario: Scenario, f: str, strict: bool, frontiers: dict | None) -> list[Issue]:
     sev = "error" if strict else "warning"
     out: list[Issue] = []
     lines = scenario.key_lines
@@ -184,8 +186,8 @@ def _shipping_rules(scenario: Scenario, f: str, strict: bool, skip_paths: bool) 
         if c.baseline < c.max and c.id not in positive:
             out.append(Issue(f, c.line, "grading", f"評価項目「{c.id}」に加点する選択肢がありません（満点を取れません）",
                              sev, "unscored-criterion"))
-    if not skip_paths:
-        path, total = best_path(scenario)
+    if frontiers is not None:
+        path, total = best_path(scenario, frontiers)
         if total < 1 - 1e-9:
             out.append(Issue(f, lines.get("grading", 1), "grading",
                              f"すべての評価項目で満点になる道筋がありません（最高 {total:.2f}: {' → '.join(path)}）",
