@@ -38,6 +38,10 @@ c.Execute.error_on_timeout = {
 # --memory-mb options override them). Plain `nbgrader autograde` ignores this section.
 c.CsDojoGrade.timeout = 900          # seconds of wall-clock time for one learner's whole submission
 c.CsDojoGrade.memory_mb = 4096       # address-space limit (RLIMIT_AS) for the grading process and its kernel
+# Where learner code runs: "auto" = in a bubblewrap sandbox when it can start, else with process isolation only
+# (one warning per run); "required" = refuse to grade without the sandbox; "off" = process isolation only.
+# `cs-dojo grade --sandbox` overrides it. See docs/trainer.md, "採点のサンドボックス / The grading sandbox".
+c.CsDojoGrade.sandbox = "auto"
 
 # --- Deleted cells are put back --------------------------------------------------------------------------------
 # `cs-dojo grade` restores deleted graded cells from the released notebook before nbgrader runs; nbgrader's own

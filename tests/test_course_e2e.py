@@ -86,13 +86,15 @@ def test_every_learner_gets_the_right_score_or_a_recorded_zero(graded):
             assert all(v == 0 for v in scores[learner].values()), (learner, scores[learner])
             assert not (graded["course"] / "autograded" / learner / A).exists()
         else:
-            assert got.status == "graded", (learner, got.reason)
+            assert got.status == ("graded with notes" if learner == "deleted" else "graded"), (learner, got)
             assert got.score == want["auto"], (learner, got.score, want)
             assert sum(auto_cells.values()) == want["auto"], (learner, scores[learner])
     assert "kernel" in outcomes["crash"].reason
     assert "ノートブックとして読めません" in outcomes["corrupt"].reason
     assert "制限時間" in outcomes["stubborn"].reason
-    assert outcomes["deleted"].reason.startswith("restored deleted cells")
+    assert outcomes["deleted"].notes == ["restored deleted cells: sample:q1_test, sample:q2_answer"]
+    assert {entry["isolation"] for entry in log.values()} == {graded["report"].isolation}
+    assert "--learner crash --force" in outcomes["crash"].regrade
     # answered free text waits for a person; the untouched one is "No response." with 0
     assert scores["full"]["q4_reflection"] is None and scores["blank"]["q4_reflection"] == 0
 

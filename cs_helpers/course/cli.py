@@ -121,7 +121,7 @@ def _grade(args) -> int:
     from .grading import format_report, grade_assignment
     r = grade_assignment(course_dir=args.course_dir, assignment=args.assignment, workers=args.workers,
                          timeout=args.timeout, memory_mb=args.memory_mb, cell_timeout=args.cell_timeout,
-                         learners=args.learner, force=args.force, progress=not args.quiet)
+                         learners=args.learner, force=args.force, progress=not args.quiet, sandbox=args.sandbox)
     say(format_report(r))
     return 0
 
@@ -267,16 +267,19 @@ nbgrader のセルに parameters タグが付いた教材は個別化しませ�
 
     p = subparsers.add_parser(
         "grade", help="並列・隔離して自動採点する (nbgrader autograde)", formatter_class=_FMT,
-        description="提出物を1人ずつ別プロセス・一時フォルダで自動採点し、結果だけを gradebook に書き込みます。",
+        description="提出物を1人ずつ別プロセス・一時フォルダ・サンドボックスで自動採点し、結果だけを gradebook に書き込みます。",
         epilog="""例:
   cs-dojo grade 00_sample --workers 2
   cs-dojo grade 01_mindset --timeout 600 --memory-mb 2048
   cs-dojo grade 00_sample --learner sato_a --force       1人だけ採点し直す
-1人ぶんの提出物は、専用の一時フォルダにコピーしてから別プロセスで実行します。無限ループ・カーネルの停止・
-sys.exit・大量の出力・他のファイルへの書き込みがあっても、gradebook や他の受講者には影響しません。
-採点できなかった提出物は 0 点として記録し、理由を表示して grading_log.json に残します。
+  cs-dojo grade 00_sample --sandbox required             サンドボックスが使えなければ採点しない
+1人ぶんの提出物は、専用の一時フォルダにコピーしてから別プロセスで実行します。受講者のコードを動かすカーネルは
+bubblewrap のサンドボックスの中で動き、講座フォルダ・gradebook・他の受講者・ネットワークには届きません
+(--sandbox auto: 使えなければ警告してプロセス分離だけで採点 / required: 使えなければ止める / off: 使わない)。
+無限ループ・カーネルの停止・sys.exit・大量の出力があっても、他の受講者には影響しません。
+状態: 採点済み / 注記つき (消えたセルの復元や重複セルの整理をした) / 0点記録 (理由と採点し直すコマンドを表示)。
 提出物が前回から変わっていない受講者は飛ばします (--force で採点し直し。手動採点の点数は残ります)。
-既定値は nbgrader_config.py の c.CsDojoGrade.timeout / memory_mb と c.Execute.timeout です。
+既定値は nbgrader_config.py の c.CsDojoGrade.timeout / memory_mb / sandbox と c.Execute.timeout です。
 読むもの: submitted/<受講者>/<課題>/, source/<課題>/, release/<課題>/, gradebook.db
 書くもの: gradebook.db, autograded/<受講者>/<課題>/, grading_log.json, logs/grading_<課題>.csv,
           logs/grading/<課題>/<受講者>.log, .cs_dojo/backups/ (採点前の gradebook)
@@ -290,6 +293,8 @@ sys.exit・大量の出力・他のファイルへの書き込みがあっても
     p.add_argument("--learner", action="append", metavar="ID", help="この受講者だけ (複数指定可)")
     p.add_argument("--force", action="store_true", help="変更のない提出物も採点し直す")
     p.add_argument("--quiet", "-q", action="store_true", help="進捗バーを出さない")
+    p.add_argument("--sandbox", choices=["auto", "required", "off"], default=None,
+                   help="採点のサンドボックス (bubblewrap)。既定: c.CsDojoGrade.sandbox、なければ auto")
     p.set_defaults(func=_guard(_grade))
 
     p = subparsers.add_parser(

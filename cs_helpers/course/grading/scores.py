@@ -1,4 +1,15 @@
-"""Scores recomputed by the trusted parent from an autograded notebook and the real gradebook's cell definitions."""
+"""Scores recomputed by the trusted parent from an autograded notebook and the real gradebook's cell definitions.
+
+Rules on top of nbgrader's ``determine_grade`` (documented in docs/trainer.md):
+
+* stderr is noise, not failure: text a test cell wrote to stderr (``warnings.warn``, a library's deprecation
+  notice, a debug ``print(..., file=sys.stderr)``) is ignored; an exception (an ``error`` output) still scores 0.
+  nbgrader alone scores any stderr output in a test cell as 0.
+* one copy per ``grade_id``: the worker already kept one copy of a duplicated graded cell (see
+  ``worker.deduplicate_graded_cells``); here the first cell carrying the id counts.
+* roleplay questions (a test cell whose source-notebook metadata has ``"cs_dojo": {"roleplay": "<scenario_id>"}``)
+  are scored by the parent from ``responses/<scenario_id>.json`` (see ``scheduler``), never from the kernel.
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -50,6 +61,9 @@ def scores_from_autograded(folder: Path | None, defs: dict) -> dict[str, dict[st
             if cell is None or not nbgrader_meta(cell).get("grade"):
                 scores[gid] = (0.0, False, True)
                 continue
+            if cell.cell_type == "code":
+                cell.outputs = [o for o in cell.get("outputs", [])
+                                if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
             cell.metadata.nbgrader["points"] = d["max"]
             cell.metadata.nbgrader["solution"] = d["manual"]
             if d["checksum"]:
@@ -70,3 +84,15 @@ def nb_of(defs: dict, gid: str) -> str:
             return nb
     raise KeyError(gid)
 
+
+def roleplay_cells(root: Path, assignment: str) -> dict[str, dict[str, str]]:
+    """{notebook: {grade_id: scenario_id}} for test cells the trusted source marks ``cs_dojo.roleplay``."""
+    from ..common import read_json_notebook, source_notebooks
+    out: dict[str, dict[str, str]] = {}
+    for path in source_notebooks(root, assignment):
+        for cell in read_json_notebook(path).get("cells", []):
+            meta = (cell.get("metadata") or {}).get("cs_dojo") or {}
+            gid = nbgrader_meta(cell).get("grade_id")
+            if gid and isinstance(meta, dict) and meta.get("roleplay"):
+                out.setdefault(path.stem, {})[gid] = str(meta["roleplay"])
+    return out

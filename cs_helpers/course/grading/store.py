@@ -23,7 +23,7 @@ def store_grades(root: Path, assignment: str, learner: str, scores: dict, failed
     """Write one learner's grades into the real gradebook (the parent is the only writer)."""
     import warnings
 
-    from nbgrader.api import Gradebook
+    from nbgrader.api import Gradebook, MissingEntry
     with warnings.catch_warnings(), Gradebook(db_url(root), "cs-dojo") as gb:
         warnings.simplefilter("ignore")  # nbgrader's own update_or_create_submission triggers SQLAlchemy warnings
         gb.update_or_create_student(learner)
@@ -43,46 +43,73 @@ def store_grades(root: Path, assignment: str, learner: str, scores: dict, failed
                 try:
                     comment = gb.find_comment(gid, nb_name, assignment, learner)
                     comment.auto_comment = "No response." if no_response else None
-                except Exception:  # noqa: BLE001 - only solution cells have comments
+                except MissingEntry:  # only solution cells have comments
                     pass
         gb.db.commit()
 
 
-def make_template_db(root: Path, dest: Path) -> None:
-    """A snapshot of the gradebook with every learner removed (workers see only the assignment definitions)."""
-    src = sqlite3.connect(f"file:{root / 'gradebook.db'}?mode=ro", uri=True)
+def _sqlite_copy(src_path: Path, dest: Path) -> None:
+    """A consistent copy of an SQLite file (the source opened read-only)."""
+    src = sqlite3.connect(f"file:{src_path}?mode=ro", uri=True)
     dst = sqlite3.connect(dest)
-    with dst:
-        src.backup(dst)
-    src.close()
-    dst.close()
+    try:
+        with dst:
+            src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+
+
+def make_template_db(root: Path) -> bytes:
+    """The gradebook with every learner removed (a worker sees only the assignment definitions), as bytes.
+
+    It is built in a private temporary folder that is gone before any worker starts; the parent writes one copy
+    into each worker's own folder, so no file is shared between workers.
+    """
+    import tempfile
     import warnings
 
     from nbgrader.api import Gradebook
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # SQLAlchemy warns about cascades nbgrader's models leave implicit
-        with Gradebook(f"sqlite:///{dest}", "cs-dojo") as gb:
-            for student in list(gb.students):
-                gb.remove_student(student.id)
-    con = sqlite3.connect(dest)
-    con.execute("VACUUM")
-    con.close()
+    with tempfile.TemporaryDirectory(prefix="cs-dojo-template-") as tmp:
+        dest = Path(tmp) / "template.db"
+        _sqlite_copy(root / "gradebook.db", dest)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SQLAlchemy warns about cascades nbgrader's models leave implicit
+            with Gradebook(f"sqlite:///{dest}", "cs-dojo") as gb:
+                for student in list(gb.students):
+                    gb.remove_student(student.id)
+        con = sqlite3.connect(dest)
+        con.execute("VACUUM")
+        con.close()
+        return dest.read_bytes()
 
 
 def backup_gradebook(root: Path, keep: int = 5) -> Path:
     folder = root / ".cs_dojo" / "backups"
     folder.mkdir(parents=True, exist_ok=True)
     dest = folder / f"gradebook-{dt.datetime.now().strftime('%Y%m%d-%H%M%S-%f')}.db"
-    src = sqlite3.connect(f"file:{root / 'gradebook.db'}?mode=ro", uri=True)
-    dst = sqlite3.connect(dest)
-    with dst:
-        src.backup(dst)
-    src.close()
-    dst.close()
+    _sqlite_copy(root / "gradebook.db", dest)
     for old in sorted(folder.glob("gradebook-*.db"))[:-keep]:
         old.unlink()
     return dest
 
+
+def gradebook_problem(root: Path, assignment: str) -> str:
+    """Why ``gradebook.db`` is not usable any more (empty string when it is fine): checked before every write."""
+    path = root / "gradebook.db"
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            check = con.execute("PRAGMA quick_check").fetchone()[0]
+            if check != "ok":
+                return f"integrity check: {check}"
+            if not con.execute("SELECT 1 FROM assignment WHERE name = ?", (assignment,)).fetchone():
+                return f"assignment {assignment} is missing"
+        finally:
+            con.close()
+    except sqlite3.Error as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return ""
 
 
 def graded_learners(root: Path, assignment: str) -> set[str]:

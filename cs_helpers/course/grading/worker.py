@@ -1,7 +1,13 @@
-"""The untrusted side: one worker grades one submission with nbgrader in its private folder and writes
-``result.json`` there. It never touches the course workspace."""
+"""One worker grades one submission with nbgrader in its private folder and writes ``result.json`` there.
+
+The worker is forked by the trusted parent (see ``scheduler``); it runs nbgrader's own code, never the learner's:
+learner code runs only in the notebook's kernel, which the worker starts inside the sandbox (``sandbox.py``) when
+the run's isolation level is ``sandbox``. The worker reads the course's ``source/``, ``release/`` and this learner's
+``submitted/`` folder to make its private copies, then works only in its own folder.
+"""
 from __future__ import annotations
 
+import copy
 import json
 import os
 import shutil
@@ -10,8 +16,13 @@ import time
 import traceback
 from pathlib import Path
 
-from ..common import CONFIG_NAME, nbgrader_meta
-from .sandbox import limit_resources, worker_env
+from ..common import CONFIG_NAME, cell_source, nbgrader_meta
+from .sandbox import SANDBOX, bwrap_argv, copy_font_cache, limit_resources, worker_env
+
+DUPLICATE_NOTE = ("**採点メモ**: 採点対象のセル `{gid}` が提出物に {n} 個ありました (コピー＆貼り付けでできることが"
+                  "あります)。採点には {which} を使い、残りは普通のセルとして実行しました。"
+                  "(The graded cell `{gid}` appeared {n} times; the {which_en} copy was graded, the others ran as "
+                  "ordinary cells.)")
 
 
 def skip_slow_iri_checker() -> None:
@@ -27,16 +38,13 @@ def skip_slow_iri_checker() -> None:
         sys.modules.setdefault("rfc3987_syntax", None)
 
 
-
 def load_config(root: Path):
     from traitlets.config.loader import PyFileConfigLoader
     return PyFileConfigLoader(CONFIG_NAME, path=str(root)).load_config()
 
 
-
 def restore_missing_cells(nb, release_nb) -> list[str]:
     """Put graded/solution/locked cells the learner deleted back, from the released notebook. Returns their ids."""
-    import copy
     release_cells = [c for c in release_nb.cells if nbgrader_meta(c).get("grade_id")]
     present = {nbgrader_meta(c).get("grade_id") for c in nb.cells if nbgrader_meta(c).get("grade_id")}
     restored = []
@@ -63,6 +71,45 @@ def restore_missing_cells(nb, release_nb) -> list[str]:
 # worker (runs in a forked child process)
 
 
+
+def deduplicate_graded_cells(nb, release_nb=None) -> list[str]:
+    """Keep one copy of every graded cell whose ``grade_id`` appears more than once (JupyterLab's copy and paste
+    keeps the metadata). Returns a note per duplicated id.
+
+    The rule: the copy that is graded is the *last* one whose source differs from the released cell (the learner's
+    most recent work); when every copy is still the released one, the first. The other copies lose their nbgrader
+    metadata and stay in place, so they run as ordinary cells exactly as they ran for the learner. A markdown cell
+    before the graded copy names the choice in the learner's feedback.
+    """
+    import nbformat
+    released = {nbgrader_meta(c).get("grade_id"): cell_source(c).strip()
+                for c in (release_nb.cells if release_nb is not None else []) if nbgrader_meta(c).get("grade_id")}
+    positions: dict[str, list[int]] = {}
+    for i, cell in enumerate(nb.cells):
+        gid = nbgrader_meta(cell).get("grade_id")
+        if gid:
+            positions.setdefault(gid, []).append(i)
+    notes, keep_at = [], {}
+    for gid, where in positions.items():
+        if len(where) < 2:
+            continue
+        changed = [i for i in where if gid not in released or cell_source(nb.cells[i]).strip() != released[gid]]
+        kept = changed[-1] if changed else where[0]
+        order = where.index(kept) + 1
+        for i in where:
+            if i != kept:
+                nb.cells[i].metadata.pop("nbgrader", None)
+        keep_at[kept] = DUPLICATE_NOTE.format(gid=gid, n=len(where), which=f"{order} 個目",
+                                              which_en={1: "first"}.get(order, f"copy no. {order}"))
+        notes.append(f"duplicated cell {gid}: {len(where)} copies, graded copy no. {order} "
+                     f"({'last changed copy' if changed else 'first copy, none changed'})")
+    for i in sorted(keep_at, reverse=True):
+        note = nbformat.v4.new_markdown_cell(keep_at[i])
+        note.pop("id", None)
+        nb.cells.insert(i, note)
+    return notes
+
+
 def _worker_main(job: dict) -> None:
     """Entry point of a worker process. Writes ``result.json`` in its work folder; never touches the workspace."""
     work = Path(job["work"])
@@ -71,20 +118,17 @@ def _worker_main(job: dict) -> None:
     except OSError:
         pass
     limit_resources(job["memory_mb"])
-    log_path = work / "worker.log"
-    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    log_fd = os.open(work / "worker.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     os.dup2(log_fd, 1)
     os.dup2(log_fd, 2)
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     result = {"status": "error", "reason": "worker did not finish", "restored": []}
     try:
-        for sub in ("home", "tmp", "runtime", "jupyter", "ipython", "db"):
-            (work / sub).mkdir(parents=True, exist_ok=True)
         os.environ.clear()
         os.environ.update(worker_env(job, work))
         os.chdir(work)
-        result = _grade_in_sandbox(job, work)
+        result = _grade(job, work)
     except MemoryError:
         result = {"status": "error", "reason": "memory limit exceeded while grading (メモリ上限を超えました)"}
     except BaseException as exc:  # noqa: BLE001 - everything must end up in result.json
@@ -98,7 +142,29 @@ def _worker_main(job: dict) -> None:
         os._exit(0)
 
 
-def _grade_in_sandbox(job: dict, work: Path) -> dict:
+def make_work_dirs(work: Path) -> None:
+    """The folders of one worker; ``box/`` is what its kernel may write (the submission copy is bound separately)."""
+    for sub in ("tmp", "db", "kernelspec/kernels", "box/home", "box/runtime", "box/jupyter", "box/jupyter-data",
+                "box/ipython", "box/mpl"):
+        (work / sub).mkdir(parents=True, exist_ok=True)
+
+
+def _sandboxed_kernel(job: dict, work: Path, sub_dir: Path, cfg) -> None:
+    """Make nbgrader start this worker's kernel inside the sandbox, talking over Unix sockets in ``box/runtime``."""
+    box = work / "box"
+    spec = work / "kernelspec" / "kernels" / "python3"
+    spec.mkdir(parents=True, exist_ok=True)
+    argv = bwrap_argv(job["bwrap"], writable=[box, sub_dir], cwd=sub_dir,
+                      command=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"])
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": argv, "display_name": "Python 3 (ipykernel, CS Dojo grading sandbox)", "language": "python",
+        "interrupt_mode": "message", "metadata": {"debugger": False}}), encoding="utf-8")
+    cfg.KernelManager.transport = "ipc"
+    cfg.KernelManager.ip = str(box / "runtime" / "kernel")
+    cfg.KernelManager.connection_file = str(box / "runtime" / "kernel.json")
+
+
+def _grade(job: dict, work: Path) -> dict:
     import logging
 
     import nbformat
@@ -116,11 +182,12 @@ def _grade_in_sandbox(job: dict, work: Path) -> dict:
     shutil.copytree(real / "submitted" / learner / assignment, sub_dir, symlinks=False,
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     shutil.copy2(real / CONFIG_NAME, course / CONFIG_NAME)
+    copy_font_cache(work / "box" / "mpl")
     db_file = work / "db" / "gradebook.db"
-    shutil.copy2(job["template_db"], db_file)
     timings = {"setup": time.perf_counter() - job["t0"]}
 
     restored: list[str] = []
+    notes: list[str] = []
     for name in job["notebooks"]:
         path = sub_dir / f"{name}.ipynb"
         if not path.exists():
@@ -132,11 +199,19 @@ def _grade_in_sandbox(job: dict, work: Path) -> dict:
                     "reason": f"{name}.ipynb はノートブックとして読めません (not a valid notebook: "
                               f"{type(exc).__name__}: {str(exc)[:200]})"}
         release_path = real / "release" / assignment / f"{name}.ipynb"
-        if release_path.exists():
-            ids = restore_missing_cells(nb, nbformat.read(str(release_path), as_version=4))
+        release_nb = nbformat.read(str(release_path), as_version=4) if release_path.exists() else None
+        changed = False
+        dups = deduplicate_graded_cells(nb, release_nb)
+        if dups:
+            notes += [f"{name}: {d}" for d in dups]
+            changed = True
+        if release_nb is not None:
+            ids = restore_missing_cells(nb, release_nb)
             if ids:
                 restored += [f"{name}:{gid}" for gid in ids]
-                nbformat.write(nb, str(path))
+                changed = True
+        if changed:
+            nbformat.write(nb, str(path))
 
     handler = logging.FileHandler(work / "nbgrader.log", encoding="utf-8")
     handler.setLevel(logging.INFO)
@@ -153,6 +228,8 @@ def _grade_in_sandbox(job: dict, work: Path) -> dict:
     # the parent kills this worker's whole process tree afterwards, so waiting for a polite kernel exit is wasted time
     cfg.Execute.shutdown_kernel = "immediate"
     cfg.Autograde.create_student = True
+    if job["isolation"] == SANDBOX:
+        _sandboxed_kernel(job, work, sub_dir, cfg)
     coursedir = CourseDirectory(config=cfg)
     converter = Autograde(coursedir=coursedir, config=cfg)
     converter.force = True
@@ -161,15 +238,15 @@ def _grade_in_sandbox(job: dict, work: Path) -> dict:
     try:
         converter.start()
     except NbGraderException:
-        return {"status": "error", "kind": _classify((work / "nbgrader.log").read_text(encoding="utf-8", errors="replace")),
-                "reason": _summarise((work / "nbgrader.log").read_text(encoding="utf-8", errors="replace")),
-                "restored": restored}
+        log = (work / "nbgrader.log").read_text(encoding="utf-8", errors="replace")
+        return {"status": "error", "kind": _classify(log), "reason": _summarise(log), "restored": restored,
+                "notes": notes}
     out_dir = course / "autograded" / learner / assignment
     if not out_dir.is_dir():
         return {"status": "error", "kind": "nbgrader", "reason": "nbgrader wrote no autograded notebook",
-                "restored": restored}
+                "restored": restored, "notes": notes}
     timings["autograded"] = time.perf_counter() - job["t0"]
-    return {"status": "ok", "autograded": str(out_dir), "restored": restored, "timings": timings}
+    return {"status": "ok", "autograded": str(out_dir), "restored": restored, "notes": notes, "timings": timings}
 
 
 _KINDS = [

@@ -9,3 +9,6 @@ import os
 c = get_config()  # noqa: F821
 
 c.CourseDirectory.root = os.path.expanduser(os.environ.get("CS_DOJO_COURSE_ROOT", "~/course"))
+# On the hub the grading sandbox is mandatory: `cs-dojo grade` refuses to run learner code without bubblewrap
+# (the hub image installs it; see docs/trainer.md, "採点のサンドボックス / The grading sandbox").
+c.CsDojoGrade.sandbox = "required"
