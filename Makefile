@@ -30,6 +30,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 setup: $(STAMP)
+	@bash scripts/install_sandbox.sh
 
 lab: setup
 	$(BIN)/python -m cs_helpers.maint.setup_env --lab $(LAB_ARGS)

@@ -7,6 +7,8 @@ BIN=.venv/bin
 if [ -x scripts/install_browser.sh ]; then
   bash scripts/install_browser.sh || { echo "ブラウザの準備に失敗しました (browser setup failed)" >&2; exit 1; }
 fi
+# The grading sandbox tests need bubblewrap; install it when missing (see scripts/install_sandbox.sh).
+bash scripts/install_sandbox.sh || { echo "採点サンドボックスの準備に失敗しました (sandbox setup failed)" >&2; exit 1; }
 if [ -x scripts/install_hub.sh ]; then
   bash scripts/install_hub.sh || { echo "JupyterHub の準備に失敗しました (hub setup failed)" >&2; exit 1; }
 fi
