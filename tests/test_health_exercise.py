@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -83,24 +84,65 @@ HOSTILE = {
     # misses one leaking design
     "q6_answer": 'q6_leaks = {"A", "D"}',
 }
+CHEAT = yaml.safe_load((rt.ROOT / "tests" / "fixtures" / "health" / "e04_cheat_answers.yaml").read_text(encoding="utf-8"))
 
 
-@pytest.mark.slow
-def test_hostile_submission_loses_exactly_the_wrong_answers(tmp_path):
-    student = next(f"mid{i}" for i in range(500)
-                   if health.exercise_variant(learner_seed(NAME, f"mid{i}"))["cutoff"].day == 15)
-    course = rt.make_course(tmp_path, SOURCE)
-    rt.generate(course, NAME)
+def _hand_in(course: Path, student: str, answers: dict[str, str]) -> None:
     dest = rt.submit(course, NAME, student, with_solutions=True)
     nb_path = dest / f"{NAME}.ipynb"
     nb = nbformat.read(nb_path, as_version=4)
     for cell in nb.cells:
         gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if gid in HOSTILE:
-            cell.source = HOSTILE[gid]
+        if gid in answers:
+            cell.source = answers[gid]
     nbformat.write(nb, nb_path)
     rt.autograde(course, NAME, student)
+
+
+@pytest.mark.slow
+def test_hostile_and_cheating_submissions_score_exactly_what_they_earn(tmp_path):
+    """Wrong answers lose exactly their points; the cheat-attempt notebook (always-equal objects, subclasses,
+    a patched cs_helpers.health, copied values) scores exactly 0, both graded by real nbgrader."""
+    student = next(f"mid{i}" for i in range(500)
+                   if health.exercise_variant(learner_seed(NAME, f"mid{i}"))["cutoff"].day == 15)
+    course = rt.make_course(tmp_path, SOURCE)
+    rt.generate(course, NAME)
+    _hand_in(course, student, HOSTILE)
     grades = _grades(course, student)
     assert grades["q1_test"] == 0 and grades["q2_test"] == 0  # q2 builds on the leaking q1
     assert grades["q3_test"] == 0 and grades["q5_test"] == 0 and grades["q6_test"] == 0
-    assert grades["q4_test"] == 2
+    assert grades["q4_test"] == 2 and grades["q7_learned_test"] == 2
+    assert set(CHEAT) == {gid for gid in rt._solution_sources(SOURCE / f"{NAME}.ipynb") if gid != "q7_interpretation"}
+    _hand_in(course, "cheat", CHEAT)
+    cheat = _grades(course, "cheat")
+    assert set(cheat) == set(grades) and len(cheat) == 7
+    assert cheat == {gid: 0 for gid in cheat}, cheat
+
+
+NUMERIC = ("q1", "q2", "q3", "q4", "q5")
+
+
+def _right_values(learner: str, tables) -> dict:
+    """The right answer of every numeric item for one learner, recomputed here."""
+    v = health.exercise_variant(learner_seed(NAME, learner))
+    usage, accounts = tables["usage_monthly"], tables["accounts"]
+    bt = health.backtest(tables, v["cutoff"])
+    f = bt.frame
+    usage_until = usage[usage["month"] < health.first_incomplete_month(v["cutoff"])]
+    q2 = health.monthly_level_trend(usage, pd.Index(sorted(health.live_accounts(accounts, v["cutoff"])["account_id"])),
+                                    v["cutoff"], {"r": ("logins", "active_users")})
+    calls = health.call_list(f, v["capacity"])
+    return {"q1": (len(usage_until), len(health.live_accounts(accounts, v["cutoff"]))),
+            "q2": round(float(np.nanmean(q2["r_level"])), 6),
+            "q3": round(health.auc(f["churned"], f["utilisation_level"]), 6),
+            "q4": tuple(health.churn_by_band(f)["churn_rate"].round(6)),
+            "q5": (tuple(calls.index), round(float(f.loc[calls.index, "churned"].mean()), 6))}
+
+
+def test_every_numeric_item_differs_between_learners():
+    """Per-learner variation: for each numeric item, at least two learners have different right answers."""
+    tables = load_all()
+    learners = ["tanaka_h", "suzuki_a", "sato_k"]
+    values = [_right_values(name, tables) for name in learners]
+    for item in NUMERIC:
+        assert len({repr(v[item]) for v in values}) >= 2, item
