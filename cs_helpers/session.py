@@ -25,11 +25,9 @@ No learner name, id or folder name reaches the HTML or the images; averages of f
 from __future__ import annotations
 
 import argparse
-import base64
 import functools
 import datetime as _dt
 import html
-import io
 import json
 import re
 import shutil
@@ -41,6 +39,8 @@ from pathlib import Path
 from typing import Any
 
 from . import paths
+from .fileio import ZipReadError, atomic_write_text, safe_extract
+from .htmlpage import Section, figure_png, png_data_uri, render_page
 
 FORMAT = "cs-dojo-session/1"
 SESSION_PARAMETERS = ("session_group", "session_date", "session_module")
@@ -216,22 +216,13 @@ class Summary:
 
 def _safe_extract(archive: Path, dest: Path) -> Path:
     """Extract a participant's zip without letting it write outside ``dest`` or blow up the disk."""
-    dest.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(archive) as zf:
-        total = sum(i.file_size for i in zf.infolist())
-        if total > MAX_ZIP_BYTES:
-            raise SessionError(f"zip が大きすぎます ({total // 1_000_000} MB)。responses・profiles・notes だけを入れてください。")
-        root = dest.resolve()
-        for info in zf.infolist():
-            target = (dest / info.filename).resolve()
-            if root not in target.parents and target != root:
-                raise SessionError("zip にフォルダの外を指す名前が含まれています。作り直してください。")
-            if info.is_dir():
-                target.mkdir(parents=True, exist_ok=True)
-            else:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with zf.open(info) as src, open(target, "wb") as out:
-                    shutil.copyfileobj(src, out)
+    try:
+        _, refused = safe_extract(archive, dest, max_member_bytes=MAX_ZIP_BYTES, max_total_bytes=MAX_ZIP_BYTES)
+    except ZipReadError as exc:
+        raise SessionError(str(exc)) from None
+    if refused:
+        raise SessionError(f"{archive.name}: zip にフォルダの外を指す名前か大きすぎるファイルがあります ({refused[0]})。"
+                           "responses・profiles・notes だけを入れて作り直してください。")
     return dest
 
 
@@ -276,13 +267,6 @@ def _units(collected: Path, teams: bool, scratch: Path) -> list[tuple[str | None
             if folder is not None:
                 units.append((None, folder))
     return units
-
-
-def _fig_png(fig) -> bytes:
-    buf = io.BytesIO()
-    # no metadata: the PNG carries nothing but pixels
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
-    return buf.getvalue()
 
 
 def _profile_chart(frame, group_keys, trait_keys):
@@ -334,7 +318,7 @@ def summarize(session_dir: str | Path, *, teams: bool = False, min_group: int = 
     module = str(meta.get("module", ""))
     skipped: list[dict] = []
     images: list[Path] = []
-    sections: list[str] = []
+    sections: list[Section] = []
     with tempfile.TemporaryDirectory(prefix="cs-dojo-session-") as tmp:
         try:
             units = _units(collected, teams, Path(tmp))
@@ -376,16 +360,16 @@ def summarize(session_dir: str | Path, *, teams: bool = False, min_group: int = 
                 continue
             labels.update(map(str, view.endings["group"].unique()))
             fig = rp_group.plot(view)
-            png = _fig_png(fig)
+            png = figure_png(fig)
             name = f"roleplay_{sid}.png"
             (target / name).write_bytes(png)
             images.append(target / name)
             endings = view.endings["outcome_ja"].value_counts()
             ends = "・".join(f"{k} {v}人" for k, v in endings.items())
             rp_html.append(f"<h3>{html.escape(view.scenario.title)} ({len(view.endings)}件: {html.escape(ends)})</h3>"
-                           f'<img alt="ロールプレイの選択の分布" src="data:image/png;base64,{base64.b64encode(png).decode()}">')
-        sections.append("<h2>ロールプレイ: どの場面で何を選んだか</h2>"
-                        + ("".join(rp_html) if rp_html else "<p>ロールプレイの記録はまだありません。</p>"))
+                           f'<img alt="ロールプレイの選択の分布" src="{png_data_uri(png)}">')
+        sections.append(Section("ロールプレイ: どの場面で何を選んだか",
+                                "".join(rp_html) if rp_html else "<p>ロールプレイの記録はまだありません。</p>"))
         # --- self-assessment averages --------------------------------------------------------------
         profiles = {}
         for _label, unit in units:
@@ -399,14 +383,14 @@ def summarize(session_dir: str | Path, *, teams: bool = False, min_group: int = 
         frame = assess.profiles_frame(profiles)
         if len(frame) >= min_group:
             fig = _profile_chart(frame, list(assess.GROUPS), list(assess.TRAIT_KEYS))
-            png = _fig_png(fig)
+            png = figure_png(fig)
             (target / "self_assessment.png").write_bytes(png)
             images.append(target / "self_assessment.png")
-            sections.append(f"<h2>自己診断の平均 ({len(frame)}人)</h2>"
-                            f'<img alt="自己診断の平均" src="data:image/png;base64,{base64.b64encode(png).decode()}">')
+            sections.append(Section(f"自己診断の平均 ({len(frame)}人)",
+                                    f'<img alt="自己診断の平均" src="{png_data_uri(png)}">'))
         else:
-            sections.append(f"<h2>自己診断の平均</h2><p>自己診断が{len(frame)}人分のため表示しません "
-                            f"({min_group}人以上で表示します)。</p>")
+            sections.append(Section("自己診断の平均", f"<p>自己診断が{len(frame)}人分のため表示しません "
+                                                     f"({min_group}人以上で表示します)。</p>"))
         # --- reflections: how many people wrote one for this module (never the text) ----------------
         writers = set()
         for _label, unit in units:
@@ -421,34 +405,21 @@ def summarize(session_dir: str | Path, *, teams: bool = False, min_group: int = 
                 answers = data.get("answers", {}) if isinstance(data, dict) else {}
                 if any(isinstance(a, dict) and str(a.get("text", "")).strip() for a in answers.values()):
                     writers.add(str(data.get("learner_id") or path.parent.name))
-        sections.append(f'<h2>ふりかえり</h2><p class="big">{len(writers)}人</p>'
-                        f"<p>モジュール {html.escape(module)} のふりかえりを書いて保存した人数です (内容は表示しません)。</p>")
+        sections.append(Section("ふりかえり", f'<p class="big">{len(writers)}人</p>'
+                                f"<p>モジュール {html.escape(module)} のふりかえりを書いて保存した人数です (内容は表示しません)。</p>"))
     page = _page(meta, len(units), sections, len(skipped))
     html_path = target / "summary.html"
-    html_path.write_text(page, encoding="utf-8")
+    atomic_write_text(html_path, page)
     return Summary(folder, html_path, images, len(units), len(profiles), len(writers), responses, sorted(labels),
                    skipped)
 
 
-def _page(meta: dict, participants: int, sections: list[str], skipped: int) -> str:
+def _page(meta: dict, participants: int, sections: list[Section], skipped: int) -> str:
     title = f"勉強会のまとめ — {meta.get('group', '')} ／ モジュール {meta.get('module', '')} ／ {meta.get('date', '')}"
-    note = f"<p class='muted'>読み込めなかったファイル: {skipped}件 (詳細は主催者の端末に表示)</p>" if skipped else ""
-    return f"""<!DOCTYPE html>
-<html lang="ja"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>
-body {{ font-family: "IPAexGothic", "Noto Sans CJK JP", "Hiragino Sans", sans-serif; margin: 2em auto;
-       max-width: 1200px; font-size: 20px; color: #222; }}
-h1 {{ font-size: 1.6em; }} h2 {{ border-bottom: 2px solid #4c72b0; padding-bottom: .2em; margin-top: 1.6em; }}
-img {{ max-width: 100%; }} .big {{ font-size: 3em; font-weight: bold; margin: .2em 0; }}
-.muted {{ color: #777; font-size: .8em; }}
-</style></head><body>
-<h1>{html.escape(title)}</h1>
-<p>提出フォルダ: <b>{participants}</b> 件</p>
-{''.join(sections)}
-{note}
-<p class="muted">このページには参加者の名前やIDは含まれていません。人数が少ない集計は表示しません。</p>
-</body></html>
-"""
+    footer = [f"読み込めなかったファイル: {skipped}件 (詳細は主催者の端末に表示)"] if skipped else []
+    footer.append("このページには参加者の名前やIDは含まれていません。人数が少ない集計は表示しません。")
+    return render_page(title, sections, intro=[f"提出フォルダ: {participants} 件"], footer=footer,
+                       width="1200px", font_size="20px", accent="#4c72b0")
 
 
 # --- command line -------------------------------------------------------------------------------

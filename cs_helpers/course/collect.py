@@ -20,14 +20,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import re
 import shutil
 import tempfile
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..fileio import ZipReadError, safe_extract
 from .common import (CourseError, atomic_write_text, course_lock, course_root, read_roster, source_notebooks)
 
 MAX_MEMBER_BYTES = 200 * 1024 * 1024
@@ -78,34 +76,10 @@ def _parse_ts(text: str) -> float | None:
 
 def _safe_extract(zpath: Path, dest: Path, result: CollectResult) -> None:
     try:
-        zf = zipfile.ZipFile(zpath)
-    except zipfile.BadZipFile:
+        _, refused = safe_extract(zpath, dest, max_member_bytes=MAX_MEMBER_BYTES, max_total_bytes=MAX_TOTAL_BYTES)
+    except ZipReadError:
         raise CourseError(f"{zpath} は zip として読めません。ダウンロードし直してください。 (bad zip file)") from None
-    total = 0
-    with zf:
-        for info in zf.infolist():
-            name = info.filename
-            if info.flag_bits & 0x800 == 0:  # not flagged UTF-8: Japanese Windows zips use cp932
-                try:
-                    name = name.encode("cp437").decode("cp932")
-                except (UnicodeEncodeError, UnicodeDecodeError):
-                    pass
-            parts = Path(name.replace("\\", "/")).parts
-            if name.startswith(("/", "\\")) or ".." in parts or (parts and re.match(r"^[A-Za-z]:", parts[0])):
-                result.unsafe.append(name)
-                continue
-            if info.is_dir():
-                continue
-            if info.file_size > MAX_MEMBER_BYTES or total + info.file_size > MAX_TOTAL_BYTES:
-                result.unsafe.append(f"{name} (too large: {info.file_size} bytes)")
-                continue
-            total += info.file_size
-            target = dest.joinpath(*parts)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with zf.open(info) as src, open(target, "wb") as out:
-                shutil.copyfileobj(src, out)
-            stamp = dt.datetime(*info.date_time).timestamp()
-            os.utime(target, (stamp, stamp))
+    result.unsafe.extend(refused)
 
 
 def _match_prefix(stem: str, ids_lower: dict[str, str]) -> str | None:

@@ -15,15 +15,14 @@ Reads ``gradebook.db``, ``roster.csv``, ``grading_log.json`` and ``submitted/*/*
 """
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import html
-import io
 import json
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..htmlpage import Section, image_html, render_page, table_html
 from .common import CourseError, atomic_write_text, course_root
 from .export import score_table
 
@@ -57,30 +56,6 @@ def roleplay_endings(root: Path):
         rows.append({"learner_id": learner, "assignment": assignment,
                      "scenario": str(data.get("scenario_id") or path.stem), "ending": str(ending)})
     return pd.DataFrame(rows, columns=["learner_id", "assignment", "scenario", "ending"])
-
-
-def _png(fig) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    import matplotlib.pyplot as plt
-    plt.close(fig)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def _table(df, columns: dict[str, str]) -> str:
-    if df.empty:
-        return "<p>該当なし</p>"
-    head = "".join(f"<th>{html.escape(label)}</th>" for label in columns.values())
-    body = []
-    for _, row in df.iterrows():
-        cells = []
-        for col in columns:
-            value = row[col]
-            if isinstance(value, float):
-                value = "" if value != value else f"{value:.0f}" if value.is_integer() else f"{value:.1f}"
-            cells.append(f"<td>{html.escape(str(value))}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
 def one_on_one_list(long, endings, threshold: float = DEFAULT_THRESHOLD) -> list[dict]:
@@ -147,78 +122,77 @@ def build_report(*, course_dir: str | Path = ".", out: str | Path | None = None,
         "手動採点待ちの設問": int(long["needs_manual_grade"].sum()),
         "平均得点率": f"{per_assignment['得点率'].mean():.0f}%" if not per_assignment.empty else "-",
     }])
-    sections.append(("概要", _table(overview, {c: c for c in overview.columns})
+    sections.append(Section("概要", table_html(overview, {c: c for c in overview.columns})
                      + "<p class=note>得点率は採点済みの設問だけで計算しています (手動採点待ちの記述問題は含みません)。</p>"))
 
     if not per_assignment.empty:
+        from matplotlib.ticker import MaxNLocator
         fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # seaborn's own boxplot call (vert=) on new matplotlib
             sns.boxplot(data=per_assignment, x="assignment", y="得点率", ax=axes[0], color="#9ecae1")
         sns.stripplot(data=per_assignment, x="assignment", y="得点率", ax=axes[0], color="#333333", size=4)
         axes[0].set(title="課題別の得点率の分布", xlabel="課題", ylabel="得点率 (%)", ylim=(-5, 105))
+        # Per module: how many learners are below / around / above the 1on1 threshold, read at a glance.
         per_module = per_assignment.groupby(["learner_id", "module"], as_index=False)[["score", "max_score"]].sum()
         per_module["得点率"] = per_module["score"] / per_module["max_score"] * 100
-        sns.histplot(data=per_module, x="得点率", hue="module", bins=10, binrange=(0, 100), multiple="stack",
-                     ax=axes[1])
-        axes[1].set(title="モジュール別の得点率 (受講者数)", xlabel="得点率 (%)", ylabel="人数")
-        sections.append(("課題・モジュール別の得点分布", f'<img alt="課題・モジュール別の得点分布" src="{_png(fig)}">'))
+        cut = threshold * 100
+        bands = [f"{cut:.0f}% 未満", f"{cut:.0f}〜80%", "80% 以上"]
+        per_module["水準"] = pd.cut(per_module["得点率"], [-0.1, cut - 1e-9, 80 - 1e-9, 100.1], labels=bands,
+                                   include_lowest=True)
+        counts = (per_module.groupby(["module", "水準"], observed=False).size().unstack("水準")
+                  .reindex(columns=bands, fill_value=0))
+        counts.plot(kind="barh", stacked=True, ax=axes[1], color=["#d9534f", "#f0ad4e", "#2e9d5b"], width=0.7)
+        axes[1].xaxis.set_major_locator(MaxNLocator(integer=True))
+        axes[1].invert_yaxis()
+        axes[1].set(title="モジュール別: 得点率の水準ごとの人数", xlabel="人数", ylabel="モジュール")
+        axes[1].legend(title="得点率", loc="lower right", fontsize=8, title_fontsize=8)
+        sections.append(Section("課題・モジュール別の得点分布", image_html(fig, "課題・モジュール別の得点分布")))
 
     if not graded_q.empty:
         order = graded_q.groupby("設問")["得点率"].mean().sort_values().index.tolist()
         fig, ax = plt.subplots(figsize=(8, max(2.5, 0.45 * len(order) + 1)))
         sns.barplot(data=graded_q, y="設問", x="得点率", order=order, ax=ax, color="#4c72b0", errorbar=None)
         ax.set(title="設問別の平均得点率 (低い順)", xlabel="平均得点率 (%)", ylabel="", xlim=(0, 100))
-        sections.append(("設問別の得点率", f'<img alt="設問別の平均得点率" src="{_png(fig)}">'))
+        sections.append(Section("設問別の得点率", image_html(fig, "設問別の平均得点率")))
         weakest = (graded_q.groupby(["設問", "kind"], as_index=False)
                    .agg(平均得点率=("得点率", "mean"), 回答者数=("learner_id", "nunique"))
                    .sort_values("平均得点率").head(5))
         weakest["種類"] = weakest["kind"].map({"auto": "自動採点", "manual": "記述 (手動採点)"})
-        sections.append(("つまずきの多い設問 (下位5問)",
-                         _table(weakest, {"設問": "設問", "種類": "種類", "平均得点率": "平均得点率 (%)",
+        sections.append(Section("つまずきの多い設問 (下位5問)",
+                         table_html(weakest, {"設問": "設問", "種類": "種類", "平均得点率": "平均得点率 (%)",
                                           "回答者数": "採点済み人数"})
                          + "<p class=note>研修の振り返りでは、この設問の考え方を全体で確認するのがおすすめです。</p>"))
 
     if not endings.empty:
         shown = endings.assign(結末=endings["ending"].map(lambda e: ENDING_LABELS.get(str(e).lower(), str(e))))
         fig, ax = plt.subplots(figsize=(7, max(2.5, 0.6 * shown["scenario"].nunique() + 1.5)))
+        from matplotlib.ticker import MaxNLocator
         sns.countplot(data=shown, y="scenario", hue="結末", ax=ax)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set(title="ロールプレイの結末", xlabel="人数", ylabel="シナリオ")
-        sections.append(("ロールプレイの結末", f'<img alt="ロールプレイの結末" src="{_png(fig)}">'))
+        sections.append(Section("ロールプレイの結末", image_html(fig, "ロールプレイの結末")))
     else:
-        sections.append(("ロールプレイの結末", "<p>提出物に responses/*.json (ロールプレイの記録) がありません。</p>"))
+        sections.append(Section("ロールプレイの結末", "<p>提出物に responses/*.json (ロールプレイの記録) がありません。</p>"))
 
     one = one_on_one_list(long, endings, threshold)
     rule = (f"次のいずれかに当てはまる受講者を挙げています: 配布済みの課題が未提出 / 提出した課題の自動採点が {threshold:.0%} 未満 / "
             "採点できず0点として記録 / ロールプレイが「失敗」で終了。")
-    sections.append(("1on1 をおすすめする受講者",
+    sections.append(Section("1on1 をおすすめする受講者",
                      f"<p class=note>{html.escape(rule)}</p>"
-                     + _table(pd.DataFrame(one, columns=["learner_id", "name", "cohort", "reasons"]),
+                     + table_html(pd.DataFrame(one, columns=["learner_id", "name", "cohort", "reasons"]),
                               {"learner_id": "受講者ID", "name": "氏名", "cohort": "コホート", "reasons": "理由"})))
 
-    totals = per_assignment.pivot_table(index="learner_id", columns="assignment", values="得点率", aggfunc="mean")
+    totals = per_assignment.pivottable_html(index="learner_id", columns="assignment", values="得点率", aggfunc="mean")
     people = long.drop_duplicates("learner_id").set_index("learner_id")[["name", "cohort"]]
     totals = people.join(totals).reset_index()
     cols = {"learner_id": "受講者ID", "name": "氏名", "cohort": "コホート"}
     cols.update({c: f"{c} (%)" for c in totals.columns if c not in cols})
-    sections.append(("受講者別の得点率", _table(totals, cols)))
+    sections.append(Section("受講者別の得点率", table_html(totals, cols)))
 
-    body = "\n".join(f"<section><h2>{html.escape(h)}</h2>{content}</section>" for h, content in sections)
     generated = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
-    page = f"""<!DOCTYPE html>
-<html lang="ja"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>
-body{{font-family:"IPAexGothic","Noto Sans CJK JP","Hiragino Sans","Yu Gothic",sans-serif;max-width:60em;margin:2em auto;
-color:#222;line-height:1.6;padding:0 1em}}
-h1{{border-bottom:3px solid #2e9d5b;padding-bottom:.3em}} h2{{margin-top:2em;border-left:6px solid #2e9d5b;padding-left:.5em}}
-table{{border-collapse:collapse;margin:.5em 0}} td,th{{border:1px solid #ccc;padding:.25em .6em;text-align:left}}
-th{{background:#f3f6f4}} img{{max-width:100%}} .note{{color:#555;font-size:.95em}}
-</style></head><body>
-<h1>{html.escape(title)}</h1>
-<p class=note>作成日時: {generated} / 対象: {html.escape(', '.join(sorted(long['assignment'].unique())))} / 受講者 {learners} 人</p>
-{body}
-</body></html>
-"""
+    page = render_page(title, sections, intro=[
+        f"作成日時: {generated} / 対象: {', '.join(sorted(long['assignment'].unique()))} / 受講者 {learners} 人"])
     path = Path(out).expanduser().resolve() if out else root / "reports" / "cohort_report.html"
     atomic_write_text(path, page)
     return ReportResult(path, learners, one)
