@@ -1,8 +1,10 @@
 """Grading and personalisation speed, measured side by side in one run.
 
-* ``grade 20 submissions``: ``cs-dojo grade 00_sample --workers 2`` (isolated: one process and one private copy per
-  submission) vs plain ``nbgrader autograde 00_sample`` over the same 20 submissions, each in its own identical copy
-  of one course workspace. Goal: baseline/ours ≥ 1.8× on 2 cores.
+* ``grade 20 submissions``: ``cs-dojo grade 00_sample --workers 2 --sandbox required`` (every kernel in its own
+  bubblewrap sandbox, one process and one private copy per submission) vs plain ``nbgrader autograde 00_sample``
+  over the same 20 submissions, each in its own identical copy of one course workspace. Goal: baseline/ours ≥ 2.5×
+  on 2 cores, with the same scores as nbgrader. The same run also grades a third copy with ``--sandbox off``: the
+  second row gives the sandbox's own overhead (baseline = sandbox off, ours = sandbox on).
 * ``personalise 100×6 prepare-only``: ``cs-dojo personalise --prepare-only`` for 100 learners × 6 lesson notebooks
   (whole command, process start included) vs papermill's own ``execute_notebook(prepare_only=True)`` called for each
   of the 600 notebooks. Goal: ours < 30 s.
@@ -71,30 +73,38 @@ def _grading_course(tmp: Path) -> Path:
     return course
 
 
-def bench_grade(tmp: Path) -> dict:
+def bench_grade(tmp: Path) -> list[dict]:
     base = _grading_course(tmp)
-    plain, ours = tmp / "plain", tmp / "ours"
-    shutil.copytree(base, plain)
-    shutil.copytree(base, ours)
+    plain, ours, off = tmp / "plain", tmp / "ours", tmp / "off"
+    for copy in (plain, ours, off):
+        shutil.copytree(base, copy)
     _run([sys.executable, "-c", "import nbgrader.api, nbgrader.converters.autograde"], tmp)  # warm the file cache
     baseline = _run([sys.executable, "-m", "nbgrader", "autograde", "00_sample", "--force",
                      f"--CourseDirectory.root={plain}"], plain, check=False)
-    seconds = _run([str(Path(sys.executable).parent / "cs-dojo"), "grade", "00_sample", "--workers", "2", "-q"], ours)
+    cs_dojo = str(Path(sys.executable).parent / "cs-dojo")
+    seconds = _run([cs_dojo, "grade", "00_sample", "--workers", "2", "-q", "--sandbox", "required"], ours)
+    seconds_off = _run([cs_dojo, "grade", "00_sample", "--workers", "2", "-q", "--sandbox", "off"], off)
     from nbgrader.api import Gradebook
 
     def totals(course: Path) -> dict:
         with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "cs-dojo") as gb:
             return {s.student.id: s.score for s in gb.find_assignment("00_sample").submissions}
-    plain_totals, our_totals = totals(plain), totals(ours)
-    same = plain_totals == our_totals
-    if not same:
+    plain_totals, our_totals, off_totals = totals(plain), totals(ours), totals(off)
+    same, same_off = plain_totals == our_totals, plain_totals == off_totals
+    if not (same and same_off):
         log = (plain / "bench_command.log").read_text(encoding="utf-8")
         errors = [line for line in log.splitlines() if "ERROR" in line or "Error" in line][-5:]
-        print(f"[grading] plain nbgrader and cs-dojo differ: {plain_totals} vs {our_totals}\n  " + "\n  ".join(errors),
-              file=sys.stderr)
-    return {"name": f"grade {N_SUBMISSIONS} submissions: cs-dojo grade --workers 2 vs nbgrader autograde",
-            "seconds": seconds, "baseline_seconds": baseline, "goal": ">= 1.8x",
-            "notes": f"cores={os.cpu_count()}; same scores as nbgrader: {same}"}
+        print(f"[grading] plain nbgrader and cs-dojo differ: {plain_totals} vs {our_totals} (sandbox) / "
+              f"{off_totals} (off)\n  " + "\n  ".join(errors), file=sys.stderr)
+    overhead = (seconds / seconds_off - 1) * 100
+    return [{"name": f"grade {N_SUBMISSIONS} submissions: cs-dojo grade --workers 2 --sandbox required vs "
+                     "nbgrader autograde",
+             "seconds": seconds, "baseline_seconds": baseline, "goal": ">= 2.5x",
+             "notes": f"cores={os.cpu_count()}; same scores as nbgrader: {same}; sandbox off: {seconds_off:.1f} s "
+                      f"({baseline / seconds_off:.2f}x, same scores: {same_off})"},
+            {"name": f"grade {N_SUBMISSIONS} submissions: sandbox overhead (ours = on, baseline = off)",
+             "seconds": seconds, "baseline_seconds": seconds_off,
+             "notes": f"sandbox on vs off: {overhead:+.0f}% wall time"}]
 
 
 def bench_personalise(tmp: Path) -> dict:
@@ -130,7 +140,7 @@ def bench_personalise(tmp: Path) -> dict:
 def run() -> list[dict]:
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
         tmp = Path(tmp)
-        return [bench_grade(tmp), bench_personalise(tmp)]
+        return [*bench_grade(tmp), bench_personalise(tmp)]
 
 
 if __name__ == "__main__":

@@ -140,6 +140,11 @@ def test_export_and_report(graded):
     wide = pd.read_csv(paths.wide_csv, encoding="utf-8-sig").set_index("learner_id")
     assert wide.loc["partial", f"{A} 問2"] == 0 and wide.loc["partial", f"{A} 問1"] == 2
     assert wide.loc["full", f"{A} 合計"] == 7
+    long = pd.read_csv(paths.long_csv, encoding="utf-8-sig")
+    per_learner = long.drop_duplicates("learner_id").set_index("learner_id")
+    assert per_learner.loc["deleted", "status"] == "graded with notes" and per_learner.loc["crash", "status"] == "failed"
+    assert set(per_learner["isolation"]) == {graded["report"].isolation}
+    assert "restored deleted cells" in per_learner.loc["deleted", "notes"]
     sheets = pd.read_excel(paths.xlsx, sheet_name=None)
     assert set(sheets) == {"受講者×設問", "設問別 (long)", "課題別サマリー"}
     report = build_report(course_dir=course)

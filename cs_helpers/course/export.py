@@ -4,7 +4,8 @@ Reads ``gradebook.db`` (nbgrader's ``Gradebook`` API), ``roster.csv`` and ``grad
 ``exports/`` (or ``out_dir``):
 
 * ``scores_long.csv`` — one row per learner × question: learner_id, name, cohort, assignment, module, notebook,
-  question (問1…), grade_id, kind (auto/manual), score, max_score, needs_manual_grade, status, reason;
+  question (問1…), grade_id, kind (auto/manual), score, max_score, needs_manual_grade, status (graded / graded with
+  notes / failed / missing), reason, isolation (sandbox / process: how the submission was isolated), notes;
 * ``scores_wide.csv`` — one row per learner, one column per ``<assignment> <question>`` plus totals;
 * ``scores.xlsx`` — both tables plus a per-assignment summary, one sheet each.
 
@@ -81,7 +82,7 @@ def score_table(*, course_dir: str | Path = ".", assignments: list[str] | None =
                 entry = log.get(assignment.name, {}).get(learner, {})
                 try:
                     gb.find_submission(assignment.name, learner)
-                    status = "failed" if entry.get("status") == "failed" else "graded"
+                    status = entry.get("status") if entry.get("status") in {"failed", "graded with notes"} else "graded"
                 except MissingEntry:
                     status = "missing"
                 for nb_name, gid, max_score, kind in cells:
@@ -98,9 +99,11 @@ def score_table(*, course_dir: str | Path = ".", assignments: list[str] | None =
                         "question": labels.get(gid, gid), "grade_id": gid, "kind": kind, "score": score,
                         "max_score": max_score, "needs_manual_grade": needs_manual, "status": status,
                         "reason": entry.get("reason", "") if status == "failed" else "",
+                        "isolation": entry.get("isolation", "") if status != "missing" else "",
+                        "notes": "; ".join(entry.get("notes") or []) if status != "missing" else "",
                     })
     columns = ["learner_id", "name", "cohort", "assignment", "module", "notebook", "question", "grade_id", "kind",
-               "score", "max_score", "needs_manual_grade", "status", "reason"]
+               "score", "max_score", "needs_manual_grade", "status", "reason", "isolation", "notes"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -129,6 +132,7 @@ def summary_table(long):
         learners=("learner_id", "nunique"),
         submitted=("status", lambda s: int((s != "missing").sum())),
         failed=("status", lambda s: int((s == "failed").sum())),
+        graded_with_notes=("status", lambda s: int((s == "graded with notes").sum())),
         mean_score=("score", "mean"), max_score=("max_score", "max"))
     out["mean_percent"] = (out["mean_score"] / out["max_score"] * 100).round(1)
     return out.reset_index()
