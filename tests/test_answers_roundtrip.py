@@ -306,3 +306,19 @@ def test_busy_gradebook_waits_and_nothing_is_lost(course):
     timer.join()
     assert out.result.written == ["l20", "l21"] and out.result.attempts >= 2
     assert [_manual(course, x)[0] for x in ("l01", "l20")] == [4.0, 2.0]
+
+
+def test_grading_view_notebook_runs_in_the_workspace(course):
+    """The notebook `cs-dojo init` puts in the workspace opens the panel on the sample question, offline."""
+    from tests.notebook_runner import execute
+    view = course / "grading_view.ipynb"
+    assert view.is_file()
+    run = execute(view, course, timeout=300)
+    assert run.errors == [] and run.network == []
+    widget_cell, progress_cell = run.notebook.cells[1], run.notebook.cells[3]
+    data = widget_cell.outputs[0]["data"]
+    assert "application/vnd.jupyter.widget-view+json" in data
+    assert progress_cell.outputs[0]["text"] == "採点済み: 0 / 8 件\n"
+    saved = json.loads((course / "answers" / A / f"{Q}.json").read_text(encoding="utf-8"))
+    assert [g["learners"] for g in sorted(saved["groups"], key=lambda g: (g["id"] == "blank", -len(g["learners"])))] \
+        == EXPECTED_GROUPS
