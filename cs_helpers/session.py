@@ -481,10 +481,10 @@ def register(subparsers) -> None:
 
     new = sub.add_parser("new", help="勉強会のフォルダとノートブックを作る", epilog=NEW_EPILOG,
                          formatter_class=argparse.RawDescriptionHelpFormatter)
-    new.add_argument("--group", required=True, help="グループ (勉強会) の名前。画面とフォルダ名に使われます")
-    new.add_argument("--module", required=True, help="モジュール番号 (00〜05)")
-    new.add_argument("--out", type=Path, default=None, help="作成先 (既定: ./sessions)")
-    new.add_argument("--date", default=None, help="勉強会の日付 YYYY-MM-DD (既定: 今日)")
+    new.add_argument("--group", required=True, metavar="NAME", help="グループ (勉強会) の名前。画面とフォルダ名に使われます")
+    new.add_argument("--module", required=True, metavar="NN", help="モジュール番号 (00〜06)")
+    new.add_argument("--out", type=Path, default=None, metavar="DIR", help="作成先 (既定: ./sessions)")
+    new.add_argument("--date", default=None, metavar="YYYY-MM-DD", help="勉強会の日付 YYYY-MM-DD (既定: 今日)")
     new.add_argument("--force", action="store_true", help="同じフォルダがあっても作り直す (collected/ は残す)")
     new.set_defaults(func=_cmd_new)
 
@@ -492,6 +492,6 @@ def register(subparsers) -> None:
                              formatter_class=argparse.RawDescriptionHelpFormatter)
     summary.add_argument("session_dir", type=Path, help="cs-dojo session new で作ったフォルダ")
     summary.add_argument("--teams", action="store_true", help="collected/<チーム>/<参加者>/ としてチームごとに集計する")
-    summary.add_argument("--min-group", type=int, default=MIN_GROUP,
+    summary.add_argument("--min-group", type=int, default=MIN_GROUP, metavar="N",
                          help=f"この人数未満の集計は表示しない (既定: {MIN_GROUP})")
     summary.set_defaults(func=_cmd_summary)
