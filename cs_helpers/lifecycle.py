@@ -273,18 +273,30 @@ def exercise_cohort(seed: int) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("顧客")
 
 
+SILENT_ROLES = ("silent_usage", "silent_champion", "edge", "loud", "one_signal", "quiet_healthy")
+
+
 def exercise_silent(seed: int) -> pd.DataFrame:
-    """Six fictional auto-renewing accounts (S1–S6) renewing within 180 days, for the silent-risk item."""
+    """Six fictional auto-renewing accounts (S1–S6) renewing within 180 days, for the silent-risk item.
+
+    Each learner gets the same six situations in a shuffled order, with their own numbers: two clearly
+    silent, one silent exactly on the thresholds, one with every signal but many tickets (loud, not
+    silent), one with a single signal and one healthy."""
+    order = sorted(range(6), key=lambda j: _u(seed, f"perm{j}"))
     rows = []
-    for i in range(1, 7):
-        k = f"S{i}"
-        rows.append({
-            "顧客": k,
-            "利用率の変化 (pt)": -int(_u(seed, k + "use") * 25) + 5,
-            "最後の面談からの日数": 10 + int(_u(seed, k + "meet") * 150),
-            "推進役の異動 (引き継ぎなし)": _u(seed, k + "champ") < 0.4,
-            "直近90日の問い合わせ件数": (0, 0, 1, 3, 6)[int(_u(seed, k + "tickets") * 5)],
-        })
+    for i, j in enumerate(order, start=1):
+        k, role = f"S{i}", SILENT_ROLES[j]
+        r = lambda key, lo, hi: lo + int(_u(seed, k + key) * (hi - lo + 1))  # noqa: E731
+        use, meet, champ, tickets = {
+            "silent_usage": (-r("use", 11, 25), r("meet", 95, 160), False, r("tk", 0, 1)),
+            "silent_champion": (-r("use", 0, 8), r("meet", 91, 150), True, 0),
+            "edge": (-10, 90, False, 1),
+            "loud": (-r("use", 11, 25), r("meet", 95, 160), True, r("tk", 3, 8)),
+            "one_signal": (-r("use", 11, 25), r("meet", 10, 80), False, 0),
+            "quiet_healthy": (r("use", 0, 8) - 4, r("meet", 10, 80), False, r("tk", 0, 2)),
+        }[role]
+        rows.append({"顧客": k, "利用率の変化 (pt)": use, "最後の面談からの日数": meet,
+                     "推進役の異動 (引き継ぎなし)": champ, "直近90日の問い合わせ件数": tickets})
     return pd.DataFrame(rows).set_index("顧客")
 
 
