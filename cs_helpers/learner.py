@@ -31,6 +31,18 @@ def profile_path() -> Path:
     return home_dir() / "learner.json"
 
 
+def learner_file(kind: str, learner: str | None = None, name: str | None = None) -> Path:
+    """Where a learner's saved work of one ``kind`` lives (the one layout for every helper that stores JSON):
+    ``home_dir()/<kind>/<learner_id>.json``, or ``home_dir()/<kind>/<learner_id>/<name>.json`` with ``name``
+    (e.g. one file per module). ``learner`` defaults to the current learner; every part is validated."""
+    lid = validate_learner_id(learner if learner is not None else learner_id())
+    if name is None:
+        return home_dir() / kind / f"{lid}.json"
+    if not name or any(c in name for c in "/\\") or name.startswith("."):
+        raise ValueError(f"名前「{name}」は使えません (例: 01_mindset)。")
+    return home_dir() / kind / lid / f"{name}.json"
+
+
 def validate_learner_id(value: str) -> str:
     value = (value or "").strip()
     if not _ID_RE.match(value):
