@@ -98,7 +98,7 @@ def register(subparsers) -> None:
     g.add_argument("assignment", help="課題名 (例: 00_sample)")
     g.add_argument("--question", "-q", required=True, metavar="GRADE_ID", help="手動採点のセルの grade_id")
     g.add_argument("--json", metavar="FILE", help="グループを JSON でこのファイルに書き出す")
-    g.add_argument("--threshold", type=float, default=None,
+    g.add_argument("--threshold", type=float, default=None, metavar="X",
                    help="同じグループにする近さの下限 (中心化したコサイン類似度、既定: 0.05)")
     g.add_argument("--course-dir", "-C", default=".", metavar="DIR", help="講座ワークスペース (既定: カレントフォルダ)")
     g.set_defaults(func=_guard(_group))
