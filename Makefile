@@ -51,4 +51,4 @@ data: setup
 	$(BIN)/cs-dojo data regenerate
 
 clean-notebooks: setup
-	$(BIN)/python -m cs_helpers.nbclean curriculum exercises
+	$(BIN)/python -m cs_helpers.maint.nbclean curriculum exercises

@@ -28,6 +28,6 @@ def test_ci_runs_the_readme_test_command():
 
 def test_notebooks_are_clean_and_navigation_is_current():
     """No outputs or execution counts in git; lesson navigation regenerated (run `make clean-notebooks`)."""
-    proc = subprocess.run([sys.executable, "-m", "cs_helpers.nbclean", "--check", "curriculum", "exercises"],
+    proc = subprocess.run([sys.executable, "-m", "cs_helpers.maint.nbclean", "--check", "curriculum", "exercises"],
                           cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
