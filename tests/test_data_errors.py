@@ -125,3 +125,26 @@ def test_active_accounts_on_a_day():
         data.active_accounts(acc, "いつか")
     with pytest.raises(ValueError, match="contract_start"):
         data.active_accounts(acc.drop(columns="contract_start"), "2025-06-01")
+
+
+@pytest.mark.parametrize("table,column,bad,expect", [
+    ("contracts", "approval_route", "社長の一存", "部長決裁、役員稟議、取締役会"),
+    ("contracts", "auto_renew", "たぶん", "真偽値"),
+    ("revenue_movements", "arr_change_jpy", "12万円", "整数"),
+    ("contact_changes", "changed_on", "4月1日ごろ", "日付"),
+])
+def test_lifecycle_tables_report_bad_values(copy_dir: Path, table, column, bad, expect):
+    path = copy_dir / f"{table}.csv"
+    _edit(path, 4, _row_value(path, 4, column), bad)
+    with pytest.raises(data.DataError) as err:
+        data.load(table, copy_dir)
+    msg = str(err.value)
+    assert f"{table}.csv" in msg and f"列「{column}」" in msg and "4行目" in msg and expect in msg and "直し方" in msg
+
+
+def test_contact_change_of_an_unknown_contact(copy_dir: Path):
+    path = copy_dir / "contact_changes.csv"
+    _edit(path, 3, _row_value(path, 3, "contact_id"), "P99999")
+    with pytest.raises(data.DataError, match="P99999") as err:
+        data.load_all(copy_dir)
+    assert "contact_changes.csv" in str(err.value) and "3行目" in str(err.value)

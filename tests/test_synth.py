@@ -155,3 +155,19 @@ def test_expansion_follows_seat_utilisation(lifecycle):
     high = usage.loc[usage.util >= 0.85, "added_next_month"].mean()
     low = usage.loc[usage.util < 0.65, "added_next_month"].mean()
     assert high >= 0.04 and low <= 0.01 and high >= 10 * low
+
+
+def test_data_cli_prints_its_own_help_and_one_line_errors(tmp_path: Path):
+    """`cs-dojo data` shows the data group's help; an unwritable --out is one Japanese line, exit 1, no traceback."""
+    import subprocess
+    import sys
+
+    run = lambda *a: subprocess.run([sys.executable, "-m", "cs_helpers.cli", *a], capture_output=True, text=True)  # noqa: E731
+    group = run("data")
+    assert group.returncode == 2 and "usage: cs-dojo data" in group.stdout and "regenerate" in group.stdout
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    bad = run("data", "regenerate", "--out", str(blocker / "out"))
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+    lines = [line for line in bad.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "書き込めません" in lines[0] and "--out" in lines[0]
