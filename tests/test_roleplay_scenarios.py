@@ -112,3 +112,30 @@ def test_every_node_and_ending_reachable(sid):
     ex = explore(sc)
     assert set(sc.nodes) == ex.nodes_reached and set(sc.endings) == ex.endings_reached
     assert not ex.dead_ends and not ex.loop_choices
+
+
+# --- graded is not practice ------------------------------------------------------------------------------------
+
+def _code_cells(path):
+    import nbformat
+
+    return [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+
+
+def test_the_assignment_uses_graded_only_scenarios_the_lesson_does_not():
+    from cs_helpers.paths import project_root
+
+    root = project_root()
+    played = re.compile(r'rp\.play\("([a-z0-9_]+)"(, graded=True)?\)')
+    exercise = _code_cells(root / "exercises" / "03_roleplay" / "03_roleplay.ipynb")
+    graded = [m.groups() for c in exercise for m in played.finditer(c.source)]
+    assert len(graded) >= 2 and all(flag for _sid, flag in graded), graded
+    assert all(library.load(sid).graded_only for sid, _f in graded), graded
+    # every graded play has a test cell that cs-dojo grade rescores from the record
+    marked = {c.metadata["cs_dojo"]["roleplay"] for c in exercise if "roleplay" in c.metadata.get("cs_dojo", {})
+              and c.metadata.get("nbgrader", {}).get("grade")}
+    assert marked == {sid for sid, _f in graded}
+    lesson = "\n".join(c.source for c in _code_cells(root / "curriculum" / "03.1_roleplay.ipynb"))
+    assert not any(sid in lesson for sid, _f in graded)
+    assert "from cs_helpers.roleplay import trainer" not in lesson and "record_path" not in lesson
+    assert set(library.practice_ids()).isdisjoint(sid for sid, _f in graded)
