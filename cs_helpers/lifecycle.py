@@ -224,6 +224,39 @@ def book_load(accounts: pd.DataFrame, on, by: str = "csm_id") -> pd.DataFrame:
     return counts.sort_values("load", ascending=False)
 
 
+def week_plan(tables: dict, csm_id: str, on) -> pd.DataFrame:
+    """One CSM's week on day ``on`` in four boxes: 更新 (preparation due and term ending within 240 days),
+    赤 (silent renewal risk), オンボーディング (contract started within 90 days) and 拡大 (at least 85 % of seats
+    used in each of the last two complete months). One row per account and box, with the reason."""
+    day = as_date(on, "on")
+    acc = tables["accounts"]
+    mine = active_accounts(acc, day)
+    mine = mine[mine["csm_id"] == csm_id]
+    if mine.empty:
+        raise ValueError(f"CSM「{csm_id}」の担当顧客が {day.date()} の時点で見つかりません。例: csm_id='C01'")
+    ids = set(mine["account_id"])
+    rows = []
+    cal = renewal_calendar(acc, tables["contracts"], day)
+    for r in cal[cal["account_id"].isin(ids) & cal["should_have_started"]].itertuples(index=False):
+        rows.append(("更新", r.account_id, f"{r.term_end.date()} 更新、準備開始日 {r.prep_start.date()} を過ぎている"))
+    silent = silent_risk(tables, day)
+    for aid, r in silent[silent.index.isin(ids) & silent["silent"]].iterrows():
+        rows.append(("赤", aid, f"静かな更新リスク (サイン {int(r['signals'])}つ、{r['term_end'].date()} 更新)"))
+    for r in mine[pd.to_datetime(mine["contract_start"]) > day - pd.Timedelta(days=90)].itertuples(index=False):
+        rows.append(("オンボーディング", r.account_id, f"{pd.Timestamp(r.contract_start).date()} 契約開始"))
+    done = (day + pd.Timedelta(days=1)).to_period("M").start_time
+    u = tables["usage_monthly"]
+    u = u[u["account_id"].isin(ids) & (u["month"] < done) & (u["month"] >= done - pd.DateOffset(months=2))]
+    full = (u["active_users"] / u["seats"] >= 0.85).groupby(u["account_id"]).agg(["all", "size"])
+    for aid in full.index[full["all"] & (full["size"] == 2)]:
+        rows.append(("拡大", aid, "直近2か月、ライセンスの85%以上が使われている"))
+    out = pd.DataFrame(rows, columns=["箱", "account_id", "理由"])
+    names = acc.set_index("account_id")["company_name"]
+    out.insert(2, "company_name", out["account_id"].map(names))
+    order = {"更新": 0, "赤": 1, "オンボーディング": 2, "拡大": 3}
+    return out.sort_values(["箱", "account_id"], key=lambda c: c.map(order) if c.name == "箱" else c).reset_index(drop=True)
+
+
 # --------------------------------------------------------------------------------------------------
 # per-learner exercise variants (sha256 of the seed only; the hidden tests recompute them inline)
 # --------------------------------------------------------------------------------------------------
@@ -388,6 +421,16 @@ _SAVE_CLUES = {
     "s6": "お客様と先の計画を合意する一手", "s8": "全部か無しか、以外の選択肢",
 }
 
+CHAMPION_MOVED = {
+    "A": "新しい担当者に、これまでの経緯をまとめた資料をメールで送り、質問があれば連絡してほしいと伝える",
+    "B": "異動した推進役に異動先で時間をもらい、後任と社内の判断者を聞いたうえで、新しい担当者と決裁者に面談をお願いする",
+    "C": "契約は続いているので、次の定例まで様子を見る",
+}
+_CHAMPION_WHY = {
+    "A": "資料を送るだけでは、新しい担当者の目標も、誰が判断するかも分かりません。関係は会って作り直すものです。",
+    "C": "推進役の交代は、解約のいちばん強い前触れの一つです。定例まで待つと、CSMが知るのがさらに遅れます。",
+}
+
 TAKEOVER_NOTES = {
     "A": "先方とは良い関係。例の件は来月あたりにまた相談予定。詳しくは本人に聞いてください。",
     "B": "9/12 定例 (先方: 営業企画 主任 中村様・情シス 課長 佐藤様)。決定: 10月から2拠点目で利用開始。"
@@ -402,7 +445,8 @@ _TAKEOVER_WHY = {
 
 def practice(pid: str, answer, *, display: bool = True):
     """Check a lesson-06 practice: ``handoff`` (set of keys), ``prep_rule`` ({P1: rule}), ``grr_nrr``
-    ((grr, nrr)), ``qbr_ebr`` ({q1: "QBR"/"EBR"}), ``save_play`` (set of s-keys), ``takeover`` ("A"/"B"/"C")."""
+    ((grr, nrr)), ``qbr_ebr`` ({q1: "QBR"/"EBR"}), ``champion_moved`` ("A"/"B"/"C"), ``save_play`` (set of
+    s-keys), ``takeover`` ("A"/"B"/"C")."""
     from . import checks
 
     if pid == "handoff":
@@ -423,10 +467,14 @@ def practice(pid: str, answer, *, display: bool = True):
     if pid == "save_play":
         return checks.check_set(answer, _SAVE_KEY, why=_SAVE_WHY, clues=_SAVE_CLUES,
                                 hint="値引き・無理な約束・契約での縛りは、原因を解きません。", display=display)
+    if pid == "champion_moved":
+        return checks.check_choice(answer, "B", ("A", "B", "C"), why=_CHAMPION_WHY,
+                                   hint="推進役がいなくなったあと、誰との関係が残っていますか。", display=display)
     if pid == "takeover":
         return checks.check_choice(answer, "B", ("A", "B", "C"), why=_TAKEOVER_WHY,
                                    hint="明日あなたが休んでも、別のCSMが次の一手を打てるのはどれですか。", display=display)
-    raise ValueError(f"「{pid}」という練習はありません。handoff / prep_rule / grr_nrr / qbr_ebr / save_play / takeover のいずれかです。")
+    raise ValueError(f"「{pid}」という練習はありません。handoff / prep_rule / grr_nrr / qbr_ebr / champion_moved / "
+                     "save_play / takeover のいずれかです。")
 
 
 def _check_grr_nrr(answer, display: bool):

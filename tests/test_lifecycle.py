@@ -95,3 +95,17 @@ def test_roi_and_book_load(tables):
     assert load[["high", "low", "tech"]].to_numpy().sum() == len(live)
     row = load.iloc[0]
     assert row["hours"] == row["high"] * 6 + row["low"] * 1.5 + row["tech"] * 0.25
+
+
+def test_week_plan_boxes_follow_their_rules(tables):
+    week = lifecycle.week_plan(tables, "C02", "2026-07-31")
+    assert set(week["箱"]) == {"更新", "赤", "オンボーディング", "拡大"}
+    acc = tables["accounts"].set_index("account_id")
+    assert (acc.loc[week["account_id"], "csm_id"] == "C02").all()
+    onboarding = week.loc[week["箱"] == "オンボーディング", "account_id"]
+    assert (acc.loc[onboarding, "contract_start"] > pd.Timestamp("2026-05-02")).all()
+    cal = lifecycle.renewal_calendar(tables["accounts"], tables["contracts"], "2026-07-31").set_index("account_id")
+    assert cal.loc[week.loc[week["箱"] == "更新", "account_id"], "should_have_started"].all()
+    assert lifecycle.practice("champion_moved", "B", display=False)
+    with pytest.raises(ValueError, match="C99"):
+        lifecycle.week_plan(tables, "C99", "2026-07-31")
