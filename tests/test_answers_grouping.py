@@ -76,10 +76,12 @@ def test_every_learner_in_exactly_one_group_blanks_and_duplicates_first():
 def test_grouping_by_meaning_beats_the_baselines_on_the_labelled_set():
     """ARI and trainer actions on 49 answers (7 intents + blanks); numbers recorded in docs/trainer.md."""
     result = evaluate(LABELLED)
-    assert result["ari"] == pytest.approx(0.632, abs=0.005)
+    # measured here: ARI 0.632, 10 groups to grade + 8 moves = 18 actions instead of 49; the bounds leave room for
+    # last-digit differences of another BLAS, not for a worse method (TF-IDF char n-grams: ARI ~0.1)
+    assert result["ari"] >= 0.60
     static = result["static"]
-    assert static == {"groups": 10, "moves": 8, "actions": 18, "one_by_one": 49, "ratio": 0.367}
-    assert static["actions"] <= static["one_by_one"] / 2
+    assert static["one_by_one"] == 49 and 8 <= static["groups"] <= 12
+    assert static["actions"] <= 20 and static["actions"] <= static["one_by_one"] / 2
     assert result["session"]["actions"] <= static["one_by_one"] / 2
 
 
