@@ -10,7 +10,9 @@ A record scores 0 with a reason (``GradeResult.reason``) and a Japanese message 
 is missing, a symlink or outside the submission, unreadable or hand-edited, for another scenario or another scenario
 structure, recorded in practice mode, recorded by another learner, restarted more often than graded mode allows, or
 unfinished. Otherwise the score is the engine's total (the ending caps it, see ``datasets/scenarios/README.md``)
-times ``points``. ``GradeResult.restarts`` is the number of restarts, for the trainer's grade log.
+times ``points``, and the message carries the debrief the graded widget kept back (how it ended and why, the
+customer's real expectation, a comment on each choice that has one). ``GradeResult.restarts`` is the number of
+restarts, for the trainer's grade log.
 """
 from __future__ import annotations
 
@@ -83,7 +85,20 @@ def score_submission(scenario_id: str, *, submission_dir: Path, learner: str, po
                            "unreadable", restarts=restarts)
     report = verified.session.score()
     earned = round(points * report.total, 2)
-    outcome = OUTCOME_LABELS.get(report.outcome or "", "")
-    message = (f"「{title}」: {earned:g} / {points:g} 点（終わり方: {outcome}、評価項目の達成度 {report.total:.0%}、"
-               f"やり直し {restarts} 回）")
+    message = f"「{title}」: {earned:g} / {points:g} 点\n" + debrief(verified.session, report, restarts)
     return GradeResult(scenario_id, earned, points, message, True, "", report, restarts=restarts)
+
+
+def debrief(session, report, restarts: int) -> str:
+    """The feedback text for a graded conversation (Japanese): outcome, cap, criteria, debrief, comments."""
+    sc, end = session.scenario, session.ending
+    outcome = OUTCOME_LABELS.get(report.outcome or "", "")
+    lines = [f"終わり方: {end.title}（{outcome}）／評価項目の達成度 {report.total:.0%}／やり直し {restarts} 回"]
+    if report.capped:
+        lines.append(f"評価項目だけなら {report.uncapped:.0%} ですが、{outcome}の終わり方のため {report.cap:.0%} までになります。")
+    lines += [f"・{c.label}: {c.level}/{c.max}" for c in report.criteria]
+    lines += ["", f"ふりかえり: {end.debrief}", f"顧客が本当に期待していたこと: {sc.persona.hidden_expectation}"]
+    comments = session.feedback()
+    if comments:
+        lines += ["", "あなたの選択へのコメント:"] + [f"・{ch.text} → {text}" for ch, text in comments]
+    return "\n".join(lines)
