@@ -49,7 +49,7 @@ class Backtest:
             ("期間内の解約", int(self.frame["churned"].sum())),
             ("全体の解約率", round(self.churn_rate, 4)),
             ("AUC (ヘルススコア)", round(self.auc, 3)),
-            (f"AUC (素朴なスコア: {self.naive_label})", round(self.naive_auc, 3)),
+            (f"AUC (単純なスコア: {self.naive_label})", round(self.naive_auc, 3)),
             ("赤の適合率 (赤のうち解約)", round(self.red_precision, 3)),
             ("赤の再現率 (解約のうち赤)", round(self.red_recall, 3)),
         ]

@@ -309,7 +309,7 @@ COLUMN_JA = {
     "score_cut": "スコアの境目", "churned_reached": "接触できた解約顧客", "precision": "適合率", "recall": "再現率",
     "capacity": "対応できる件数", "first_red": "初めて赤になった時点", "lead_days": "解約までの日数",
     "churn_date": "解約日", "last_snapshot": "最後の計測時点", "detected": "事前に検知", "band_name": "帯",
-    "cutoff": "カットオフ", "auc": "AUC", "naive_auc": "素朴なスコアのAUC",
+    "cutoff": "カットオフ", "auc": "AUC", "naive_auc": "単純なスコアのAUC",
 }
 
 
