@@ -109,3 +109,34 @@ def test_week_plan_boxes_follow_their_rules(tables):
     assert lifecycle.practice("champion_moved", "B", display=False)
     with pytest.raises(ValueError, match="C99"):
         lifecycle.week_plan(tables, "C99", "2026-07-31")
+
+
+def test_silent_variant_roles_agree_with_the_lesson_rule():
+    """The hidden test expects the three silent roles; the lesson's rule applied to the shown numbers agrees."""
+    for seed in range(300):
+        acc = lifecycle.exercise_silent(seed)
+        signals = (acc["利用率の変化 (pt)"] <= -10).astype(int) + (acc["最後の面談からの日数"] >= 90) \
+            + acc["推進役の異動 (引き継ぎなし)"]
+        by_rule = set(acc.index[(signals >= 2) & (acc["直近90日の問い合わせ件数"] <= 1)])
+        order = sorted(range(6), key=lambda j: lifecycle._u(seed, f"perm{j}"))
+        by_role = {f"S{i}" for i, j in enumerate(order, start=1) if lifecycle.SILENT_ROLES[j] in ("silent_usage", "silent_champion", "edge")}
+        assert by_rule == by_role and len(by_rule) == 3
+        loud = {f"S{i}" for i, j in enumerate(order, start=1) if lifecycle.SILENT_ROLES[j] == "loud"}
+        assert signals[list(loud)].iloc[0] >= 2  # the loud account has the signals but is not silent
+
+
+def test_renewal_variant_is_rarely_all_or_nothing():
+    """A blind "all six" or "none" passes the renewal item for well under 10 % of learners."""
+    trivial = 0
+    for i in range(500):
+        today, ren = lifecycle.exercise_renewals(learner_seed_for(f"learner{i}"))
+        n = sum(lifecycle.prep_start(r["契約終了日"], r["タッチモデル"], r["自動更新"], r["解約予告日数"], r["決裁ルート"]) <= today
+                for _, r in ren.iterrows())
+        trivial += n in (0, 6)
+    assert trivial / 500 < 0.1
+
+
+def learner_seed_for(who: str) -> int:
+    from cs_helpers.learner import learner_seed
+
+    return learner_seed("06_commercial_lifecycle", who)
