@@ -34,12 +34,14 @@ def is_checked(cell) -> bool:
 def clean_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     for cell in nb.cells:
         if cell.cell_type == "code":
-            if not is_checked(cell):
+            # A kept output needs a run number (nbval skips "unrun" cells); 1 is stable across runs.
+            count = 1 if is_checked(cell) and cell.get("outputs") else None
+            if count is None:
                 cell.outputs = []
-            cell.execution_count = None
-            for output in cell.get("outputs", []):  # kept outputs: no run-specific counters
+            cell.execution_count = count
+            for output in cell.get("outputs", []):
                 if output.get("output_type") == "execute_result":
-                    output["execution_count"] = None
+                    output["execution_count"] = count
         cell.metadata = {k: v for k, v in cell.metadata.items() if k in KEEP_CELL_METADATA}
     nb.metadata = {k: v for k, v in nb.metadata.items() if k in KEEP_NB_METADATA}
     if "language_info" in nb.metadata:
