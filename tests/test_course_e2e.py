@@ -151,6 +151,7 @@ def test_export_and_report(graded):
     html = report.path.read_text(encoding="utf-8")
     assert html.count("data:image/png;base64,") >= 3
     assert "http://" not in html and "https://" not in html
+    assert "採点の状態と隔離レベル" in html and f"{graded['report'].isolation} {len(EXPECTED)}" in html
     flagged = {row["learner_id"]: row["reasons"] for row in report.one_on_one}
     assert "renewal_call" in flagged["partial"] and "crash" in flagged and "full" not in flagged
 

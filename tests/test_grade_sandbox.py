@@ -181,6 +181,7 @@ def test_hostile_code_found_nothing_and_changed_nothing(sandboxed):
     assert seen <= 3, walker  # its own PID namespace: the sandbox's init, the kernel and maybe a child
     assert "source notebooks read: 0" in _outputs(course, "a03_reader")
     assert "network: no connection" in _outputs(course, "a04_netprobe")
+    assert "own loopback: ok" in _outputs(course, "a04_netprobe")
     assert sandboxed["connections"] == []  # the test's listener saw nothing
     writer = _outputs(course, "a05_writer")
     assert f"denied cs_dojo_escape_{token}.txt OSError" in writer and "wrote" not in writer
@@ -316,3 +317,48 @@ def test_the_hub_requires_the_sandbox_even_over_a_course_file_that_says_auto(tmp
     hub = repo / "deploy" / "jupyterhub" / "jupyter"
     monkeypatch.setenv("JUPYTER_CONFIG_PATH", os.pathsep.join([str(hub / "trainer"), str(hub / "common")]))
     assert configured_sandbox(tmp_path) == "required"
+
+
+@pytest.mark.slow
+def test_roleplay_cells_are_scored_by_the_trusted_scorer_in_the_parent(tmp_path, monkeypatch):
+    """The contract with cs_helpers.roleplay.trusted: a test cell whose *source* metadata names a scenario gets the
+    trusted scorer's points and message instead of what the kernel computed (a double stands in for the scorer)."""
+    import sys
+    import types
+
+    from nbgrader.api import Gradebook
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    course = tmp_path / "course"
+    init_course(course, exercises=empty, curriculum=empty)
+    release_assignment(course_dir=course, assignment=A, make_zip=False)
+    source = course / "source" / A / "sample.ipynb"
+    nb = json.loads(source.read_text(encoding="utf-8"))
+    cell = next(c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == "q3_test")
+    cell["metadata"]["cs_dojo"] = {"roleplay": "renewal_call"}
+    source.write_text(json.dumps(nb, ensure_ascii=False), encoding="utf-8")
+    (tmp_path / "roster.csv").write_text("learner_id,name,email,cohort\nfull,満点 太郎,,c1\n", encoding="utf-8")
+    import_roster(course_dir=course, csv_path=tmp_path / "roster.csv")
+    collect_submissions(course_dir=course, assignment=A, path=FIX / "submissions")
+    calls = []
+
+    def score_submission(scenario_id, *, submission_dir, learner, points):
+        calls.append((scenario_id, Path(submission_dir), learner, points))
+        return types.SimpleNamespace(points=1.5, message="「更新の電話」: 1.5 / 2 点", reason="", restarts=2)
+
+    monkeypatch.setattr("cs_helpers.roleplay.trusted.score_submission", score_submission)
+    report = grade_assignment(course_dir=course, assignment=A, workers=1, cell_timeout=5, progress=False)
+    got = report.outcomes[0]
+    assert calls == [("renewal_call", course / "submitted" / "full" / A, "full", 2.0)]
+    assert got.questions["q3_test"] == 1.5 and got.score == 6.5 and got.status == "graded with notes"
+    assert got.notes == ["roleplay q3_test: restarts: 2"]
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "cs-dojo") as gb:
+        assert gb.find_grade("q3_test", "sample", A, "full").auto_score == 1.5
+    graded = json.loads((course / "autograded" / "full" / A / "sample.ipynb").read_text(encoding="utf-8"))
+    q3 = next(c for c in graded["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == "q3_test")
+    assert ["".join(o["text"]) for o in q3["outputs"]] == ["「更新の電話」: 1.5 / 2 点\n"]
+    # without the scorer module the roleplay cell scores 0 and the log says why
+    monkeypatch.setitem(sys.modules, "cs_helpers.roleplay.trusted", None)
+    again = grade_assignment(course_dir=course, assignment=A, workers=1, cell_timeout=5, progress=False, force=True)
+    assert again.outcomes[0].questions["q3_test"] == 0 and again.outcomes[0].score == 5
+    assert "roleplay scorer unavailable" in again.outcomes[0].notes[0]

@@ -85,6 +85,30 @@ def one_on_one_list(long, endings, threshold: float = DEFAULT_THRESHOLD) -> list
     return out
 
 
+def grading_states_section(long) -> Section:
+    """Per assignment: how many learners are graded / graded with notes / failed / missing, and at which isolation
+    level (``sandbox`` or ``process``, see ``cs-dojo grade --sandbox``); then every learner with notes or a failure."""
+    import pandas as pd
+    per = long.drop_duplicates(["assignment", "learner_id"])
+    states = {"graded": "採点済み", "graded with notes": "注記つき", "failed": "0点記録", "missing": "未提出"}
+    rows = []
+    for assignment, group in per.groupby("assignment"):
+        row = {"assignment": assignment, **{label: int((group["status"] == s).sum()) for s, label in states.items()}}
+        levels = group.loc[group["status"] != "missing", "isolation"].fillna("").replace("", "不明")
+        row["隔離"] = ", ".join(f"{level} {n}" for level, n in levels.value_counts().sort_index().items()) or "-"
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    shown = per[per["status"].isin(["graded with notes", "failed"])].copy()
+    shown["状態"] = shown["status"].map(states)
+    shown["備考"] = shown["reason"].where(shown["status"] == "failed", shown["notes"])
+    return Section("採点の状態と隔離レベル",
+                   table_html(table, {c: ("課題" if c == "assignment" else c) for c in table.columns})
+                   + "<p class=note>隔離: sandbox = 受講者のコードをサンドボックスの中で実行 / process = プロセス分離のみ"
+                     " (docs/trainer.md の「採点のサンドボックス」を参照)。</p>"
+                   + table_html(shown, {"assignment": "課題", "learner_id": "受講者ID", "name": "氏名", "状態": "状態",
+                                        "isolation": "隔離", "備考": "備考"}))
+
+
 def build_report(*, course_dir: str | Path = ".", out: str | Path | None = None,
                  assignments: list[str] | None = None, threshold: float = DEFAULT_THRESHOLD,
                  title: str = "CS Dojo 受講状況レポート") -> ReportResult:
@@ -183,12 +207,13 @@ def build_report(*, course_dir: str | Path = ".", out: str | Path | None = None,
                      + table_html(pd.DataFrame(one, columns=["learner_id", "name", "cohort", "reasons"]),
                               {"learner_id": "受講者ID", "name": "氏名", "cohort": "コホート", "reasons": "理由"})))
 
-    totals = per_assignment.pivottable_html(index="learner_id", columns="assignment", values="得点率", aggfunc="mean")
+    totals = per_assignment.pivot_table(index="learner_id", columns="assignment", values="得点率", aggfunc="mean")
     people = long.drop_duplicates("learner_id").set_index("learner_id")[["name", "cohort"]]
     totals = people.join(totals).reset_index()
     cols = {"learner_id": "受講者ID", "name": "氏名", "cohort": "コホート"}
     cols.update({c: f"{c} (%)" for c in totals.columns if c not in cols})
     sections.append(Section("受講者別の得点率", table_html(totals, cols)))
+    sections.append(grading_states_section(long))
 
     generated = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     page = render_page(title, sections, intro=[

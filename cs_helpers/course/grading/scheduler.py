@@ -238,6 +238,7 @@ class _Run:
     bwrap: str | None
     backup: Path | None
     roleplay: dict = field(default_factory=dict)
+    prestart: int = 1                # workers started ahead of a free slot (they warm up, then wait)
 
 
 @dataclass
@@ -248,6 +249,7 @@ class _Running:
     digest: str
     work: Path
     token: str
+    go: object = None
     killed: bool = False
     ended: float = 0.0
 
@@ -266,32 +268,56 @@ def _run_jobs(run: _Run, jobs: list[tuple[str, str]], progress: bool, mp) -> lis
         ctx = mp.get_context("forkserver")
         queue = list(jobs)
         running: dict[int, _Running] = {}
+        pending: dict[int, _Running] = {}  # started ahead of a free slot, warming up or waiting for "go"
         bar = tqdm(total=len(jobs), desc=f"採点中 {run.assignment}", unit="人", disable=not progress, file=sys.stderr)
         old_cwd = os.getcwd()
         os.chdir(run_dir)  # the forkserver (started on first use) keeps this neutral folder as its cwd
         finished: list[_Running] = []  # workers that ended, waiting for the parent's (serial) bookkeeping
 
+        def spawn(go_now: bool) -> _Running:
+            learner, digest = queue.pop(0)
+            work = Path(tempfile.mkdtemp(prefix="w-", dir=run_dir))
+            make_work_dirs(work)
+            (work / "db" / "gradebook.db").write_bytes(template)
+            token = uuid.uuid4().hex
+            job = {"learner": learner, "assignment": run.assignment, "root": str(run.root), "work": str(work),
+                   "notebooks": run.notebooks, "memory_mb": run.memory_mb, "cell_timeout": run.cell_timeout,
+                   "token": token, "isolation": run.isolation, "bwrap": run.bwrap, "datasets": datasets,
+                   "t0": time.perf_counter()}
+            go = ctx.Event()
+            if go_now:
+                go.set()
+            proc = ctx.Process(target=_worker_main, args=(job, go), name=f"cs-dojo-grade-{learner}", daemon=False)
+            with _NoMainReimport():
+                proc.start()
+            return _Running(proc, time.monotonic(), learner, digest, work, token, go)
+
         def top_up() -> None:
-            while queue and len(running) < run.workers:
-                learner, digest = queue.pop(0)
-                work = Path(tempfile.mkdtemp(prefix="w-", dir=run_dir))
-                make_work_dirs(work)
-                (work / "db" / "gradebook.db").write_bytes(template)
-                token = uuid.uuid4().hex
-                job = {"learner": learner, "assignment": run.assignment, "root": str(run.root), "work": str(work),
-                       "notebooks": run.notebooks, "memory_mb": run.memory_mb, "cell_timeout": run.cell_timeout,
-                       "token": token, "isolation": run.isolation, "bwrap": run.bwrap, "datasets": datasets,
-                       "t0": time.perf_counter()}
-                proc = ctx.Process(target=_worker_main, args=(job,), name=f"cs-dojo-grade-{learner}", daemon=False)
-                with _NoMainReimport():
-                    proc.start()
-                running[proc.sentinel] = _Running(proc, time.monotonic(), learner, digest, work, token)
+            while len(running) < run.workers and (pending or queue):
+                if pending:
+                    sentinel = next(iter(pending))
+                    job = pending.pop(sentinel)
+                    job.started = time.monotonic()  # the wall-clock limit counts from here
+                    job.go.set()
+                else:
+                    job = spawn(True)
+                    sentinel = job.proc.sentinel
+                running[sentinel] = job
+            while queue and len(pending) < run.prestart:
+                job = spawn(False)
+                pending[job.proc.sentinel] = job
 
         try:
-            while queue or running:
+            while queue or running or pending:
                 top_up()
-                ready = wait(list(running), timeout=0.5)
+                ready = wait([*running, *pending], timeout=0.5)
                 now = time.monotonic()
+                for sentinel in [s for s in pending if s in ready]:  # ended before its turn (e.g. not a notebook)
+                    job = pending.pop(sentinel)
+                    kill_tree(job.token, job.proc.pid)
+                    job.proc.join(5)
+                    job.started = job.ended = now
+                    finished.append(job)
                 for sentinel in list(running):
                     job = running[sentinel]
                     timed_out = now - job.started > run.timeout
@@ -314,7 +340,7 @@ def _run_jobs(run: _Run, jobs: list[tuple[str, str]], progress: bool, mp) -> lis
                         bar.write(f"  ✗ {job.learner}: 0 点として記録 — {outcome.reason}")
                     shutil.rmtree(job.work, ignore_errors=True)
         except BaseException:
-            for job in running.values():
+            for job in [*running.values(), *pending.values()]:
                 kill_tree(job.token, job.proc.pid)
             raise
         finally:

@@ -110,8 +110,13 @@ def deduplicate_graded_cells(nb, release_nb=None) -> list[str]:
     return notes
 
 
-def _worker_main(job: dict) -> None:
-    """Entry point of a worker process. Writes ``result.json`` in its work folder; never touches the workspace."""
+def _worker_main(job: dict, go=None) -> None:
+    """Entry point of a worker process. Writes ``result.json`` in its work folder; never touches the workspace.
+
+    ``go`` (a multiprocessing Event) lets the parent start a worker *before* a grading slot is free: the worker then
+    copies its submission, prepares nbgrader and starts its (sandboxed) kernel, and waits for ``go`` before the
+    notebook runs, so this warm-up overlaps the previous submission's run. Each worker serves one submission.
+    """
     work = Path(job["work"])
     try:
         os.setsid()
@@ -128,7 +133,7 @@ def _worker_main(job: dict) -> None:
         os.environ.clear()
         os.environ.update(worker_env(job, work))
         os.chdir(work)
-        result = _grade(job, work)
+        result = _grade(job, work, go)
     except MemoryError:
         result = {"status": "error", "reason": "memory limit exceeded while grading (メモリ上限を超えました)"}
     except BaseException as exc:  # noqa: BLE001 - everything must end up in result.json
@@ -164,7 +169,32 @@ def _sandboxed_kernel(job: dict, work: Path, sub_dir: Path, cfg) -> None:
     cfg.KernelManager.connection_file = str(box / "runtime" / "kernel.json")
 
 
-def _grade(job: dict, work: Path) -> dict:
+class _Prestarted:
+    """The kernel a worker started before its turn (see ``_worker_main``); used once by ``PrestartedExecute``."""
+    km = None
+
+
+def _prestarted_execute():
+    """nbgrader's ``Execute`` running the notebook on the kernel this worker already started."""
+    from nbgrader.preprocessors import Execute
+
+    class PrestartedExecute(Execute):
+        def preprocess(self, nb, resources=None, km=None):
+            km, _Prestarted.km = _Prestarted.km, None
+            return super().preprocess(nb, resources, km=km)
+
+    return PrestartedExecute
+
+
+def _start_kernel(cfg, kernel_name: str, cwd: Path) -> None:
+    from jupyter_client.manager import AsyncKernelManager
+    from jupyter_core.utils import run_sync
+    km = AsyncKernelManager(kernel_name=kernel_name, config=cfg)
+    run_sync(km.start_kernel)(extra_arguments=["--HistoryManager.hist_file=:memory:"], cwd=str(cwd))
+    _Prestarted.km = km
+
+
+def _grade(job: dict, work: Path, go=None) -> dict:
     import logging
 
     import nbformat
@@ -230,6 +260,20 @@ def _grade(job: dict, work: Path) -> dict:
     cfg.Autograde.create_student = True
     if job["isolation"] == SANDBOX:
         _sandboxed_kernel(job, work, sub_dir, cfg)
+    if go is not None:
+        from nbgrader.preprocessors import Execute
+        steps = list(cfg.Autograde.get("autograde_preprocessors", Autograde.autograde_preprocessors.default_value))
+        if Execute in steps:
+            cfg.Autograde.autograde_preprocessors = [_prestarted_execute() if s is Execute else s for s in steps]
+            kernel = (nbformat.read(str(next(src_dir.glob("*.ipynb"))), as_version=4).metadata
+                      .get("kernelspec", {}).get("name") or "python3")
+            _start_kernel(cfg, kernel, sub_dir)
+        timings["warm"] = time.perf_counter() - job["t0"]
+        parent = os.getppid()
+        while not go.wait(1.0):
+            if os.getppid() != parent:  # the run was abandoned before this worker's turn
+                os._exit(1)
+        job["t0"] = time.perf_counter()
     coursedir = CourseDirectory(config=cfg)
     converter = Autograde(coursedir=coursedir, config=cfg)
     converter.force = True
