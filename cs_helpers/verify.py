@@ -13,12 +13,14 @@ cells did not touch:
 * ``number``, ``integer``, ``same`` and ``close`` check EXACT builtin types before comparing: a subclass of
   ``float``, a ``dict`` subclass or an always-equal object fails.
 
-A hidden test gets a fresh copy of this module first (a stale or fake entry in ``sys.modules`` is dropped)::
+A hidden test gets a fresh copy of this module first: a stale or fake ``cs_helpers``/``cs_helpers.verify`` entry
+in ``sys.modules`` is set aside for the import, and the package entry is put back afterwards so the learner's
+later ``import cs_helpers.x`` keeps working::
 
     import importlib as _il, sys as _sys
-    for _n in ("cs_helpers", "cs_helpers.verify"):
-        _sys.modules.pop(_n, None)
+    _pkg, _ = _sys.modules.pop("cs_helpers", None), _sys.modules.pop("cs_helpers.verify", None)
     _V = _il.import_module("cs_helpers.verify")
+    _sys.modules["cs_helpers"] = _pkg or _sys.modules["cs_helpers"]
 
 Limits, said plainly: learner code can still rewrite the import system itself or the standard library. The
 grading pipeline's isolation (one sandbox per submission, recomputed scores in the parent) is the defence for
