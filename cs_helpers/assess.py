@@ -314,8 +314,7 @@ def profile_dir() -> Path:
 
 
 def profile_path(learner: str | None = None) -> Path:
-    lid = _learner.validate_learner_id(learner if learner is not None else _learner.learner_id())
-    return profile_dir() / f"{lid}.json"
+    return _learner.learner_file("profiles", learner)
 
 
 
@@ -618,10 +617,7 @@ class SelfAssessmentWidget:
 
 
 def notes_path(module: str, learner: str | None = None) -> Path:
-    lid = _learner.validate_learner_id(learner if learner is not None else _learner.learner_id())
-    if not module or any(c in module for c in "/\\") or module.startswith("."):
-        raise ValueError(f"モジュール名「{module}」は使えません (例: 01_mindset)。")
-    return _learner.home_dir() / "notes" / lid / f"{module}.json"
+    return _learner.learner_file("notes", learner, module)
 
 
 def load_notes(module: str, learner: str | None = None) -> dict[str, str]:

@@ -76,8 +76,7 @@ def empty_plan(learner_id: str | None = None, start_month: str | None = None) ->
 
 def plan_path(learner_id: str | None = None) -> Path:
     """Where the learner's plan lives: ``home_dir()/growth/<learner_id>.json``."""
-    lid = learner.validate_learner_id(learner_id) if learner_id else learner.learner_id()
-    return learner.home_dir() / "growth" / f"{lid}.json"
+    return learner.learner_file("growth", learner_id or None)
 
 
 def _check_month(value: Any, where: str) -> str:

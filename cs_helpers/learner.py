@@ -39,7 +39,7 @@ def learner_file(kind: str, learner: str | None = None, name: str | None = None)
     if name is None:
         return home_dir() / kind / f"{lid}.json"
     if not name or any(c in name for c in "/\\") or name.startswith("."):
-        raise ValueError(f"名前「{name}」は使えません (例: 01_mindset)。")
+        raise ValueError(f"モジュール名「{name}」は使えません (例: 01_mindset)。")
     return home_dir() / kind / lid / f"{name}.json"
 
 
