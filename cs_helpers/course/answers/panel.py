@@ -250,12 +250,12 @@ class AnswerPanel:
         rows = []
         conflicts = self.state.data.get("conflicts", {})
         for lid in g["learners"]:
-            mark = "✔" if self.state.is_graded(lid) else ("⚠" if lid in conflicts else "・")
+            mark = "✔" if self.state.is_graded(lid) else ("⚠" if lid in conflicts else "○")
             text = html.escape(self.state.answer_text(lid)).replace("\n", "<br>") or "<i>(空欄)</i>"
             warn = f"<div style='color:#b35900'>{html.escape(conflicts[lid])}</div>" if lid in conflicts else ""
             rows.append(f"<li><b>{mark} {html.escape(lid)}</b>: {text}{warn}</li>")
         return (f"<h4>{html.escape(g['id'])} ({len(g['learners'])}件・{self.group_status(g)})</h4>"
-                f"<ul style='line-height:1.6'>{''.join(rows)}</ul>")
+                f"<ul style='line-height:1.6;list-style:none;padding-left:0.5em'>{''.join(rows)}</ul>")
 
     def _option(self, g: dict) -> str:
         rep = " ".join(g["representative"].split())
@@ -364,8 +364,10 @@ class AnswerPanel:
                 tb.value = self.levels.get(cid)
             w["comment"].value = self.note
             w["pick"].options = list(self.current["learners"])
-            w["target"].options = [("新しいグループ", "new")] + [(g["id"], g["id"]) for g in groups
-                                                              if g["id"] != self.current["id"]]
+            keep = w["target"].value
+            targets = [("新しいグループ", "new")] + [(g["id"], g["id"]) for g in groups if g["id"] != self.current["id"]]
+            w["target"].options = targets
+            w["target"].value = keep if keep in {v for _, v in targets} else "new"
             w["message"].value = html.escape(self.message)
         finally:
             w["busy"] = False
