@@ -2,7 +2,9 @@
 
 ``responses/<scenario_id>.json`` is rewritten atomically (temporary file in the same folder + ``os.replace``)
 after every choice, so a crash or a closed tab loses nothing. It stores choice ids, never a score: grading
-replays the ids against the trainer's copy of the scenario. A checksum over the record catches hand edits.
+replays the ids against the trainer's copy of the scenario. A checksum over the record catches naive hand edits
+(it is not keyed: trust comes from replaying in the trainer's process). A graded-mode record does not name its
+ending (``"ending": null``), because the learner can open the file and ending ids name the outcome.
 """
 from __future__ import annotations
 
@@ -63,7 +65,7 @@ def build_record(session: Session, *, learner: str, mode: str, started_at: str |
         "updated_at": updated_at or now(),
         "restarts": session.restarts,
         "path": [{"choice": s.choice, "node": s.node, "at": s.at} for s in session.steps],
-        "ending": session.ending.id if session.ending else None,
+        "ending": session.ending.id if session.ending and mode != "graded" else None,
         "finished": session.finished,
     }
     record["checksum"] = checksum(record)
@@ -134,8 +136,8 @@ def verify_record(record: dict, scenario: Scenario, *, require_finished: bool = 
     if require_finished and not session.finished:
         raise ResponseError("unfinished", f"会話がまだ終わっていません（{len(session.steps)} 回選択したところ）。"
                                           "ウィジェットで終わりの画面まで進めてください。")
-    if bool(record.get("finished")) != session.finished or record.get("ending") != (
-            session.ending.id if session.ending else None):
+    recorded_end = session.ending.id if session.ending and record.get("mode") != "graded" else None
+    if bool(record.get("finished")) != session.finished or record.get("ending") != recorded_end:
         raise ResponseError("path", "記録された終わり方が、会話の流れと一致しません。")
     _restore_times(session, record)
     session.restarts = int(record.get("restarts") or 0) if isinstance(record.get("restarts"), int) else 0
