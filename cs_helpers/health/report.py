@@ -217,7 +217,7 @@ def check(data: str | Path, *, mapping, out: str | Path, weights: str | Path | M
     summary = _summary(kind, frame, loaded, val, plain, sig_rows, best, hand_weights, test, cap, cap_hand,
                        thresholds, folds, horizon_days)
 
-    scored = _scored(loaded, card, thresholds, horizon_days)
+    scored = _scored(loaded, card, thresholds)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     scored.to_csv(out / "scored.csv", index=False, encoding="utf-8-sig")
@@ -277,17 +277,16 @@ def _summary(kind, frame, loaded, val, plain, sig_rows, best, hand_weights, test
     return out
 
 
-def _scored(loaded: byo.ByoData, card: learn.Scorecard, thresholds, horizon_days) -> pd.DataFrame:
-    if loaded.monthly:
-        feats = byo.byo_features(loaded)  # accounts live at the end of the data, features up to then
-    else:
-        feats = byo.byo_features(loaded)
+def _scored(loaded: byo.ByoData, card: learn.Scorecard, thresholds) -> pd.DataFrame:
+    """Every account scored by the card fitted on all rows: customer tables as they are, monthly tables at the
+    last month end of the data (features from complete months up to then)."""
+    feats = byo.byo_features(loaded)
     s = card.score(feats)
     why = card.explain(feats, 2)
     out = pd.DataFrame({"account": feats.index.astype(str), "score": s.round(1).to_numpy(),
                         "band": bands(s, thresholds).astype(str).to_numpy(),
-                        "reason_1": why["reason_1"].to_numpy(), "reason_2": why.get("reason_2", "").to_numpy()
-                        if "reason_2" in why else ""})
+                        "reason_1": why["reason_1"].to_numpy(),
+                        "reason_2": why["reason_2"].to_numpy() if "reason_2" in why else ""})
     return out.sort_values(["score", "account"], kind="stable").reset_index(drop=True)
 
 
