@@ -68,3 +68,24 @@ def test_variables_and_no_python_eval(monkeypatch):
     monkeypatch.setattr(builtins, "eval", boom)
     monkeypatch.setattr(builtins, "exec", boom)
     assert compile_condition("trust >= 1 and asked", STATE)({"trust": 1, "gap": 0, "asked": True, "named": False})
+
+
+@pytest.mark.parametrize("source, fragment", [
+    ("len(trust) > 0", "関数の呼び出し"),
+    ("promised is true", "== で書いてください"),
+    ("(" * 300 + "promised" + ")" * 300, "入れ子が深すぎます"),
+    ("not " * 300 + "promised", "入れ子が深すぎます"),
+])
+def test_helpful_messages_and_no_crash_on_deep_nesting(source, fragment):
+    from cs_helpers.roleplay.conditions import ConditionError, compile_condition, VarInfo
+
+    with pytest.raises(ConditionError) as err:
+        compile_condition(source, {"promised": VarInfo("bool", 0, 1), "trust": VarInfo("int", 0, 5)})
+    assert fragment in str(err.value)
+
+
+def test_forty_nested_parentheses_still_parse():
+    from cs_helpers.roleplay.conditions import compile_condition, VarInfo
+
+    cond = compile_condition("(" * 40 + "trust >= 2" + ")" * 40, {"trust": VarInfo("int", 0, 5)})
+    assert cond({"trust": 3}) and not cond({"trust": 1})

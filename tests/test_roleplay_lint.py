@@ -200,3 +200,13 @@ def test_best_by_ending_matches_brute_force(name):
     # best_path takes the ending's cap into account (a capped fail path never beats a lower success path)
     capped = max(min(t, {"fail": 0.5, "partial": 0.8}.get(sc.endings[e].outcome, 1.0)) for _p, e, t in paths)
     assert best_path(sc)[1] == pytest.approx(capped)
+
+
+def test_invalid_id_is_reported_once_and_the_skip_note_comes_last(tmp_path):
+    text = (FIXTURES / "minimal.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "bad.yaml"
+    path.write_text(text.replace("id: minimal", "id: Bad-Id"), encoding="utf-8")
+    issues = lint_file(path)
+    errors = [i for i in issues if i.severity == "error"]
+    assert len(errors) == 1 and "Bad-Id" in errors[0].message and "invalid" not in errors[0].message
+    assert issues[-1].code == "graph-skipped" and issues[-1].severity == "warning"

@@ -111,11 +111,20 @@ class BoolOp:
 Node = Union[Literal, Var, Compare, Not, BoolOp]
 
 
+MAX_NESTING = 50   # parentheses and "not"s; deeper conditions are refused instead of exhausting Python's stack
+
+
 class _Parser:
     def __init__(self, source: str):
         self.source = source
         self.tokens = tokenize(source)
         self.i = 0
+        self.depth = 0
+
+    def nest(self, tok: Token) -> None:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise self.error(f"括弧や not の入れ子が深すぎます（{MAX_NESTING} 段まで）。条件を分けて書いてください", tok)
 
     def peek(self) -> Token:
         return self.tokens[self.i]
@@ -140,6 +149,11 @@ class _Parser:
                                  "例: 1 < trust and trust < 4")
             if tok.kind == "rpar":
                 raise self.error("閉じ括弧「)」に対応する「(」がありません")
+            if tok.kind == "lpar":
+                raise self.error("関数の呼び出し（len(...) など）は使えません。比較は「trust >= 2」のように、"
+                                 "変数と整数・true/false で書いてください")
+            if tok.kind == "name" and tok.text in ("is", "in"):
+                raise self.error(f"「{tok.text}」は使えません。等しいかどうかは == で書いてください（例: promised == true）")
             raise self.error(f"「{tok.text}」の前に and / or が必要です")
         return node
 
@@ -163,17 +177,22 @@ class _Parser:
         tok = self.peek()
         if tok.kind == "kw" and tok.text == "not":
             self.take()
-            return Not(self.not_expr(), tok.pos)
+            self.nest(tok)
+            node = Not(self.not_expr(), tok.pos)
+            self.depth -= 1
+            return node
         return self.primary()
 
     def primary(self) -> Node:
         tok = self.peek()
         if tok.kind == "lpar":
             self.take()
+            self.nest(tok)
             node = self.or_expr()
             if self.peek().kind != "rpar":
                 raise self.error("閉じ括弧「)」が足りません")
             self.take()
+            self.depth -= 1
             return node
         left = self.value()
         if self.peek().kind == "op":

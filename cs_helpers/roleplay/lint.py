@@ -214,7 +214,8 @@ def lint_file(path: Union[str, Path], *, strict: bool = False) -> list[Issue]:
     elif not any(i.code in ("yaml", "io") for i in issues):
         issues = issues + [Issue(str(path), 1, "-", "上のエラーを直すと、到達できないノードや行き止まりなど"
                                  "会話の流れ全体の検査も行います", "warning", "graph-skipped")]
-    return sorted(issues, key=lambda i: (i.line, i.severity != "error"))
+    # the "fix the errors above first" note goes after the errors it refers to
+    return sorted(issues, key=lambda i: (i.code == "graph-skipped", i.line, i.severity != "error"))
 
 
 def lint_paths(paths: Iterable[Union[str, Path]], *, strict: bool = False) -> tuple[list[Path], list[Issue]]:

@@ -611,10 +611,11 @@ def parse_data(data: Any, file: str = "<scenario>", dupes: Iterable[_DuplicateKe
     if fmt != FORMAT:
         ctx.error(data.line_of("format"), "-", f"format は「{FORMAT}」にしてください（{fmt!r}）", "bad-type")
     sid = data.get("id")
-    if not _check_id(ctx, sid, data.line_of("id"), "-", "シナリオid"):
+    valid_id = _check_id(ctx, sid, data.line_of("id"), "-", "シナリオid")
+    if not valid_id:
         sid = "invalid"
     stem = Path(file).stem
-    if file.endswith((".yaml", ".yml")) and sid != stem:
+    if valid_id and file.endswith((".yaml", ".yml")) and sid != stem:
         ctx.error(data.line_of("id"), "-", f"シナリオid「{sid}」とファイル名「{stem}」を揃えてください", "bad-id")
     title = _text(ctx, data, "title", "-", "シナリオ")
     summary = data.get("summary") or ""
