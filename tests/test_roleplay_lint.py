@@ -210,3 +210,10 @@ def test_invalid_id_is_reported_once_and_the_skip_note_comes_last(tmp_path):
     errors = [i for i in issues if i.severity == "error"]
     assert len(errors) == 1 and "Bad-Id" in errors[0].message and "invalid" not in errors[0].message
     assert issues[-1].code == "graph-skipped" and issues[-1].severity == "warning"
+
+
+def test_fix_hints_for_targets_and_unreachable_nodes():
+    target = next(i for i in lint_file(FIXTURES / "broken_unknown_target.yaml") if i.code == "unknown-target")
+    assert "もしかして: lose" in target.message
+    orphan = next(i for i in lint_file(FIXTURES / "broken_unreachable_node.yaml") if i.code == "unreachable-node")
+    assert "next に" in orphan.message and "削除" in orphan.message

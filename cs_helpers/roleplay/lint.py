@@ -52,8 +52,8 @@ def lint_scenario(scenario: Scenario, *, strict: bool = False) -> list[Issue]:
                             "warning", "too-large"))
     for nid, node in scenario.nodes.items():
         if nid not in ex.nodes_reached:
-            issues.append(Issue(f, node.line, nid, f"ノード「{nid}」にはどこからも到達できません", "error",
-                                "unreachable-node"))
+            issues.append(Issue(f, node.line, nid, f"ノード「{nid}」にはどこからも到達できません。ほかの場面の選択肢の "
+                                f"next に「{nid}」を書くか、不要なら削除してください", "error", "unreachable-node"))
         elif nid in ex.dead_ends:
             issues.append(Issue(f, node.line, nid,
                                 f"状態（{_fmt_state(ex.dead_ends[nid])}）でこの場面に来ると選べる選択肢がありません（行き止まり）。"

@@ -360,6 +360,13 @@ def _text(ctx: _Ctx, data: LineDict, key: str, node: str, where: str, required: 
     return value.strip()
 
 
+def _did_you_mean(name: Any, known: Iterable[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(str(name), sorted(known), n=3, cutoff=0.6)
+    return f"（もしかして: {'、'.join(close)}）" if close else ""
+
+
 def _check_id(ctx: _Ctx, value: Any, line: int, node: str, what: str) -> bool:
     if not isinstance(value, str) or not ID_RE.match(value):
         ctx.error(line, node, f"{what}「{value}」は英小文字で始まる半角英小文字・数字・_ (48文字以内) にしてください",
@@ -739,8 +746,8 @@ def parse_data(data: Any, file: str = "<scenario>", dupes: Iterable[_DuplicateKe
             branches = _branches(ctx, c.get("next"), c.line_of("next") if "next" in c else cline, nid, state)
             for b in branches:
                 if b.target not in targets:
-                    ctx.error(b.line, nid, f"選択肢「{cid}」の行き先「{b.target}」というノード・終わり方はありません",
-                              "unknown-target")
+                    ctx.error(b.line, nid, f"選択肢「{cid}」の行き先「{b.target}」というノード・終わり方はありません"
+                              f"{_did_you_mean(b.target, targets)}", "unknown-target")
             choice = Choice(cid, nid, ctext, branches, cond,
                             _effects(ctx, c.get("effects"), c.line_of("effects"), nid, state),
                             _rubric(ctx, c.get("rubric"), c.line_of("rubric"), nid, crit_ids),
