@@ -79,10 +79,12 @@ def run() -> list[dict]:
     group_answers(answers, anchors=anchors)
     rows.append({"name": "regroup with 5 anchors (embeddings cached)", "seconds": time.perf_counter() - t})
 
-    result = evaluate(yaml.safe_load(FIXTURE.read_text(encoding="utf-8")))
-    s = result["static"]
-    rows.append({"name": "labelled set (49 answers, 7 intents + blanks)", "seconds": 0.0,
-                 "notes": f"ARI {result['ari']}; actions {s['actions']} ({s['groups']} groups + {s['moves']} moves) "
-                          f"vs {s['one_by_one']} one by one = {s['ratio']:.0%}; simulated session "
-                          f"{result['session']['actions']}"})
+    for path in (FIXTURE, FIXTURE.with_name("free_feature_request.yaml")):
+        result = evaluate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        s = result["static"]
+        rows.append({"name": f"labelled set {path.stem} ({result['answers']} answers, {result['intents']} labels)",
+                     "seconds": 0.0,
+                     "notes": f"ARI {result['ari']}; actions {s['actions']} ({s['groups']} groups + {s['moves']} "
+                              f"moves) vs {s['one_by_one']} one by one = {s['ratio']:.0%}; simulated session "
+                              f"{result['session']['actions']}"})
     return rows

@@ -85,6 +85,16 @@ def test_grouping_by_meaning_beats_the_baselines_on_the_labelled_set():
     assert result["session"]["actions"] <= static["one_by_one"] / 2
 
 
+def test_held_out_set_is_measured_and_still_saves_actions():
+    """A second labelled set written after the method was fixed: the honest number is lower (stance such as
+    promise / refuse / paid is harder for the encoder than topic). Measured here: ARI 0.33, 21 actions of 33."""
+    data = yaml.safe_load((HERE / "fixtures" / "answers" / "free_feature_request.yaml").read_text(encoding="utf-8"))
+    result = evaluate(data)
+    assert result["answers"] == 33 and result["intents"] == 7
+    assert result["ari"] >= 0.30
+    assert result["static"]["actions"] <= 22 < result["static"]["one_by_one"]
+
+
 def test_trainer_actions_counts_moves_and_new_groups():
     from cs_helpers.course.answers.cluster import Group
     gold = {"a": "x", "b": "x", "c": "y", "d": "z"}
