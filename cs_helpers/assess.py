@@ -493,15 +493,6 @@ def strengths_and_gaps(profile: Profile, n: int = 3) -> tuple[list[str], list[st
 # --------------------------------------------------------------------------------------------------
 # widgets
 # --------------------------------------------------------------------------------------------------
-def figure_png(fig) -> bytes:
-    """A matplotlib figure as PNG bytes (for widget output areas)."""
-    import io
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight")
-    return buf.getvalue()
-
-
 class SelfAssessmentWidget:
     """Sliders 1–5 for every competency item and trait, a save button and a radar chart.
 
@@ -594,12 +585,11 @@ class SelfAssessmentWidget:
 
     def show_chart(self, profile: Profile | None = None) -> None:
         """Draw the radar chart (and last time's scores, if any) into the widget's output area."""
-        import matplotlib.pyplot as plt
 
         prof = profile or self.profile()
-        fig = radar_chart(prof, compare=prof.previous())
-        png = figure_png(fig)
-        plt.close(fig)
+        from .htmlpage import figure_png
+
+        png = figure_png(radar_chart(prof, compare=prof.previous()))
         top, low = strengths_and_gaps(prof)
         # append_* work with or without a running kernel (tests drive the widget directly)
         self.output.outputs = ({"output_type": "display_data", "metadata": {},
