@@ -17,7 +17,7 @@ COMMAND_MODULES = [
     "cs_helpers.course.answers.cli",  # answers group / list (grade free text a group at a time)
     "cs_helpers.roleplay.cli",    # scenario lint
     "cs_helpers.session",         # session new / summary (study-session kit)
-    "cs_helpers.synth",           # data regenerate
+    "cs_helpers.maint.synth",     # data regenerate
     "cs_helpers.health.cli",      # health check (learned, validated health score for your own CSV)
 ]
 

@@ -57,6 +57,8 @@ class Table:
         return f"{self.name}.csv"
 
 
+SNAPSHOT = pd.Timestamp("2026-09-30")  # the "today" of the shipped data set
+
 C = Column
 INDUSTRIES = ("製造", "小売", "医療・介護", "不動産", "IT・ソフトウェア", "建設", "物流", "金融", "教育", "飲食")
 TABLES: dict[str, Table] = {t.name: t for t in [

@@ -400,7 +400,7 @@ def lagging_indicators(accounts, as_of: Any = None, months: int = 12, *, industr
     import pandas as pd
 
     from .revenue import account_churn, churn_summary
-    from .synth import SNAPSHOT
+    from .data import SNAPSHOT
 
     as_of = pd.Timestamp(as_of) if as_of is not None else SNAPSHOT
     start = as_of - pd.DateOffset(months=months)
