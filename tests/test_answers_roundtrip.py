@@ -227,6 +227,11 @@ def test_merge_move_split_keep_every_learner_in_one_group(course):
     # everything survives a new kernel: reopen and find the same groups
     again = AnswerPanel(course, A, Q)
     assert [g["learners"] for g in again.groups] == [g["learners"] for g in panel.groups]
+    # two panels open on one question: the second to save after the other changed the groups is told to reopen
+    again.merge("g01")
+    message = panel.command("m g01")
+    assert message.startswith("エラー:") and "別の画面" in message
+    assert [g["learners"] for g in AnswerPanel(course, A, Q).groups] == [g["learners"] for g in again.groups]
 
 
 def test_a_changed_answer_and_a_formgrader_grade_are_not_overwritten(course):

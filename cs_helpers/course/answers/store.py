@@ -281,7 +281,26 @@ class GradingState:
         return result
 
     def _save(self) -> None:
-        atomic_write_text(self.path, json.dumps(self.data, ensure_ascii=False, indent=1) + "\n")
+        """Write the state; refuse when another panel (a second browser tab, another kernel) saved since we
+        loaded, so neither silently undoes the other's groups. Grades already written stay in the gradebook."""
+        lock = self.path.with_name(f".{self.path.name}.lock")
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        import fcntl
+        with open(lock, "a+", encoding="utf-8") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                on_disk = json.loads(self.path.read_text(encoding="utf-8")).get("revision", 0) \
+                    if self.path.is_file() else 0
+            except ValueError:
+                on_disk = 0
+            mine = self.data.get("revision", 0)
+            if on_disk != mine:
+                raise CourseError(
+                    f"{self.path} は別の画面 (ほかのタブやノートブック) で変更されました。この画面の変更は保存していません"
+                    " (gradebook に書き込んだ点数は残っています)。パネルを開き直してから続けてください。"
+                    " (grouping changed elsewhere; reopen the panel)")
+            self.data["revision"] = mine + 1
+            atomic_write_text(self.path, json.dumps(self.data, ensure_ascii=False, indent=1) + "\n")
 
 
 def group_question(*, course_dir: str | Path = ".", assignment: str, question: str,
