@@ -60,7 +60,7 @@ def _module_number(module: str | int) -> str:
     text = str(module).strip()
     m = re.match(r"^(\d{1,2})(?:_.*)?$", text)
     if not m:
-        raise SessionError(f"モジュール「{module}」が読めません。00〜05 のような番号で指定してください (例: --module 05)。")
+        raise SessionError(f"モジュール「{module}」が読めません。00〜06 のような番号で指定してください (例: --module 05)。")
     return f"{int(m.group(1)):02d}"
 
 
