@@ -139,6 +139,9 @@ def ending_frontiers(scenario: Scenario) -> dict[str, dict[tuple, list[str]]]:
         d = dict(rubric)
         return tuple(d.get(c, 0) for c in crit)
 
+    choice_vec = {cid: vec(ch.rubric) for cid, ch in scenario.choices.items()}
+    ending_vec = {eid: vec(e.rubric) for eid, e in scenario.endings.items()}
+
     def solve(cfg, depth=0) -> dict:
         if cfg in memo:
             return memo[cfg]
@@ -150,9 +153,9 @@ def ending_frontiers(scenario: Scenario) -> dict[str, dict[tuple, list[str]]]:
         for ch in offered(scenario.nodes[nid], state):
             new = apply_effects(scenario, state, ch)
             target = next(b.target for b in ch.branches if b.condition is None or b.condition(new))
-            here = vec(ch.rubric)
+            here = choice_vec[ch.id]
             if target in scenario.endings:
-                sub = {target: {vec(scenario.endings[target].rubric): []}}
+                sub = {target: {ending_vec[target]: []}}
             else:
                 sub = solve((target, tuple(new[k] for k in order)), depth + 1)
             for ending, vectors in sub.items():
