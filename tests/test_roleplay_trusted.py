@@ -183,3 +183,9 @@ def test_confirm_record_in_the_kernel_gives_no_score(sub, scenario, capsys):
     practice = sub.parent / "practice"
     _play(practice, best_path(scenario)[0], graded=False)
     assert grading.confirm_record(SID, points=4, base=practice) == 0.0
+
+
+def test_records_from_before_the_structure_hash_still_count(sub, scenario):
+    _play(sub, best_path(scenario)[0])
+    _rewrite(sub / "responses" / f"{SID}.json", lambda r: r.update(scenario_hash=scenario.content_hash))
+    assert _score(sub).points == 4.0

@@ -125,7 +125,9 @@ def verify_record(record: dict, scenario: Scenario, *, require_finished: bool = 
     if record.get("scenario_id") != scenario.id:
         raise ResponseError("scenario", f"この記録は別のシナリオ「{record.get('scenario_id')}」のものです"
                                         f"（採点するのは「{scenario.id}」）。")
-    if record.get("scenario_hash") != scenario.structure_hash:
+    # Records saved by earlier versions carry the hash of the whole content; an equal content hash means an
+    # identical scenario, so they stay valid until the scenario's wording changes.
+    if record.get("scenario_hash") not in (scenario.structure_hash, scenario.content_hash):
         raise ResponseError("hash", "記録したあとで、シナリオの構成（選択肢・行き先・条件・評価の配点・終わり方）が"
                                     "変わりました（シナリオのハッシュが違います）。文言の修正だけなら記録はそのまま使えます。"
                                     "最新の教材で、もう一度最後まで進めてください。")
