@@ -12,7 +12,7 @@ import yaml
 
 from cs_helpers.course.answers.cluster import (BLANK_ID, Answer, adjusted_rand_index, group_answers,
                                                trainer_actions)
-from cs_helpers.course.answers.measure import ari_of, evaluate, labelled_answers, simulate_session
+from cs_helpers.course.answers.measure import evaluate, labelled_answers, simulate_session
 from cs_helpers.course.answers.normalise import display_text, is_blank, normalise
 from cs_helpers.course.answers.rubric import load_rubric
 from cs_helpers.course.common import CourseError

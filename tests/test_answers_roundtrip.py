@@ -1,6 +1,7 @@
 """Answer groups end to end with real nbgrader: grade a cohort → group → grade groups through the panel's Python API
 → the formgrader's view of the gradebook, ``cs-dojo export`` and ``cs-dojo feedback`` show the manual scores and
-comments. Also: the gradebook writer beside a busy SQLite writer, and answers changed after grouping.
+comments. Also: the gradebook writer beside a busy SQLite writer, answers changed after grouping, the workspace's
+grading view notebook, and (marked ``browser``) the same view in JupyterLab in headless Chromium.
 
 The cohort answers 00_sample 問4 with answers from tests/fixtures/answers/red_customer_week.yaml.
 """
@@ -9,8 +10,10 @@ from __future__ import annotations
 import copy
 import html
 import json
+import os
 import shutil
 import sqlite3
+import re
 import subprocess
 import sys
 import threading
@@ -20,9 +23,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests import prereq
+from tests.browser import lab_page as lp
+from tests.browser.lab_server import REPO_ROOT, LabServer
+
 from cs_helpers.course.collect import collect_submissions
-from cs_helpers.course.export import export_scores
-from cs_helpers.course.feedback import generate_feedback
 from cs_helpers.course.grade import grade_assignment
 from cs_helpers.course.release import release_assignment
 from cs_helpers.course.roster import import_roster
@@ -327,3 +332,75 @@ def test_grading_view_notebook_runs_in_the_workspace(course):
     saved = json.loads((course / "answers" / A / f"{Q}.json").read_text(encoding="utf-8"))
     assert [g["learners"] for g in sorted(saved["groups"], key=lambda g: (g["id"] == "blank", -len(g["learners"])))] \
         == EXPECTED_GROUPS
+
+
+# -- the same in a real browser ----------------------------------------------------------------------------------
+BROWSER_ARTIFACTS = REPO_ROOT / "test-artifacts" / "answers-browser"
+BROWSER_VIEW = "grading_view.ipynb"
+
+
+def _require_browser() -> None:
+    if lp.CHROMIUM.exists() and shutil.which("fc-list"):
+        return
+    message = f"browser test needs {lp.CHROMIUM} and fontconfig: {lp.INSTALL_HINT}"
+    if os.geteuid() != 0:
+        prereq.missing(message)
+    pytest.fail(message)
+
+
+def _wait_for_text(locator, pattern: str, timeout: float = 60) -> str:
+    deadline = time.monotonic() + timeout
+    text = ""
+    while time.monotonic() < deadline:
+        if locator.count():
+            text = locator.first.inner_text()
+            if re.search(pattern, text):
+                return text
+        time.sleep(0.2)
+    raise AssertionError(f"waited {timeout:.0f} s for {pattern!r}; last text: {text!r}")
+
+
+@pytest.mark.browser
+def test_grading_view_in_jupyterlab(course, tmp_path):
+    """Real browser: JupyterLab over the graded course runs grading_view.ipynb; a group is graded from the keyboard
+    (typed into the panel's command box, Enter) and the page and the gradebook agree. Screenshots go to
+    test-artifacts/answers-browser/ (docs/images/answers_grading_view.png is one of them)."""
+    _require_browser()
+    from nbgrader.api import Gradebook
+    from playwright.sync_api import sync_playwright
+
+    if BROWSER_ARTIFACTS.is_dir():
+        shutil.rmtree(BROWSER_ARTIFACTS)
+    shots = lp.Shots(BROWSER_ARTIFACTS)
+    server = LabServer(course_dir=course, state_dir=tmp_path / "lab_state", log_path=BROWSER_ARTIFACTS / "jupyterlab.log",
+                       startup_timeout=120)
+    with server, sync_playwright() as pw:
+        ctx = lp.launch_context(pw, tmp_path / "chromium-profile")
+        try:
+            page = ctx.new_page()
+            watch = lp.PageWatch()
+            watch.attach(page)
+            lp.open_lab(page, server.url, BROWSER_VIEW)
+            lp.wait_for_kernel(page, server.url, BROWSER_VIEW, timeout=120)
+            cells = lp.run_all_cells(page, timeout=300)
+            problems = lp.error_outputs(cells)
+            assert not problems, problems
+            panel = page.locator(".jp-OutputArea-output:has(.widget-select)").first
+            _wait_for_text(panel, r"0 / 8 件")
+            text = panel.inner_text()
+            for learner in EXPECTED_GROUPS[0]:
+                assert learner in text
+            shots.element(panel, "grading-view-opened")
+            box = panel.locator(".widget-text input").first
+            box.fill("0 0 値引きの前に、利用が落ちた理由をお客様に確かめましょう。")
+            box.press("Enter")
+            _wait_for_text(panel, r"3 / 8 件")
+            assert box.input_value() == ""
+            shots.element(panel, "grading-view-after-grading-a-group")
+            assert not watch.errors(), watch.errors()
+        finally:
+            ctx.close()
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "cs-dojo") as gb:
+        scores = {lid: gb.find_grade(Q, "sample", A, lid).manual_score for lid in COHORT}
+    assert scores == {lid: (0.0 if lid in EXPECTED_GROUPS[0] else None) for lid in COHORT}
+    assert server.network_attempts() == []

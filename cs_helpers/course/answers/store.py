@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..common import CourseError, atomic_write_text, course_root
-from .cluster import BLANK_ID, DEFAULT_THRESHOLD, Answer, Group, group_answers
+from .cluster import BLANK_ID, DEFAULT_THRESHOLD, Answer, group_answers
 from .extract import Answers, Question, read_answers
 from .normalise import display_text
 from .rubric import Rubric, load_rubric
