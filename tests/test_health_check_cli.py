@@ -124,7 +124,7 @@ def _write(path: Path, text: str) -> Path:
 @pytest.mark.parametrize("case", [
     "missing_data", "missing_mapping", "mapping_syntax", "unknown_key", "bad_value", "bad_churn", "bad_direction",
     "direction_not_signal", "missing_weights", "weights_unknown", "weights_not_number", "one_class", "capacity_zero",
-    "missing_column",
+    "missing_column", "monthly_too_short",
 ])
 def test_every_bad_input_gets_a_clear_error(case, telco_files, tmp_path, capsys):
     csv, mapping, weights = telco_files
@@ -179,6 +179,16 @@ def test_every_bad_input_gets_a_clear_error(case, telco_files, tmp_path, capsys)
     elif case == "capacity_zero":
         argv_extra = ["--capacity", "0"]
         expect = ["capacity", "1件以上"]
+    elif case == "monthly_too_short":
+        months = pd.date_range("2025-01-01", periods=10, freq="MS")
+        rows = [{"顧客": f"K{i:03d}", "月": m.date(), "利用者数": 5 + (i * 7 + k) % 9, "解約日": "2025-08-01" if i % 4 == 0 else ""}
+                for i in range(40) for k, m in enumerate(months) if not (i % 4 == 0 and m >= pd.Timestamp("2025-08-01"))]
+        csv = tmp_path / "short.csv"
+        pd.DataFrame(rows).to_csv(csv, index=False)
+        mapping = _write(tmp_path / "m.yaml", yaml.safe_dump({"account_id": "顧客", "date": "月", "churn_date": "解約日",
+                                                             "signals": ["利用者数"]}, allow_unicode=True))
+        weights = _write(tmp_path / "w.yaml", "利用者数: 1\n")
+        expect = ["short.csv", "短すぎ", "か月分"]
     elif case == "missing_column":
         mapping = _write(tmp_path / "map.yaml", yaml.safe_dump(dict(m, signals=["tenure", "TotalCharges", "Tenure2"])))
         expect = ["telco.csv", "Tenure2"]

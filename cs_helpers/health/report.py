@@ -127,9 +127,11 @@ def _monthly_frame(data: byo.ByoData, horizon_days: int, progress: bool) -> tupl
     start = data.frame["date"].min() + pd.DateOffset(months=6)
     end = (data.frame["date"].max() + pd.offsets.MonthEnd(0)).normalize()
     cutoffs = list(pd.date_range(start, end - pd.Timedelta(days=horizon_days), freq="ME"))
-    if len(cutoffs) < 4:
-        raise DataError("月次の表の期間が短すぎます。", path=data.path,
-                        fix=f"学習と検証のために、少なくとも {6 + 4 + horizon_days // 30} か月分の行を用意してください。")
+    # 6 months before the first cutoff (level and trend), a training cutoff, 3 months until its outcome is known,
+    # and later cutoffs to test on
+    if len(cutoffs) < 6:
+        raise DataError("月次の表の期間が短すぎて、前の時点で学習して後の時点で確かめることができません。", path=data.path,
+                        fix=f"少なくとも {6 + 6 + -(-horizon_days // 30)} か月分の行を用意してください。")
     it = cutoffs
     if progress:
         from tqdm.auto import tqdm
@@ -176,7 +178,7 @@ def check(data: str | Path, *, mapping, out: str | Path, weights: str | Path | M
             hand_weights = {(k if k in signals else f"{k}_level"): v for k, v in hand_weights.items()}
 
     if loaded.monthly:
-        split = cutoffs[max(int(len(cutoffs) * 0.6), 1)]
+        split = cutoffs[max(int(len(cutoffs) * 0.6), 4)]
         val = learn.validate_over_time(frame, split=split, horizon_days=horizon_days, signals=signals,
                                        directions=directions)
         test = val.frame
