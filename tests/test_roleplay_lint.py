@@ -217,3 +217,9 @@ def test_fix_hints_for_targets_and_unreachable_nodes():
     assert "もしかして: lose" in target.message
     orphan = next(i for i in lint_file(FIXTURES / "broken_unreachable_node.yaml") if i.code == "unreachable-node")
     assert "next に" in orphan.message and "削除" in orphan.message
+
+
+def test_scenario_group_without_action_prints_its_own_help(capsys):
+    assert cli_main(["scenario"]) == 2
+    out = capsys.readouterr().out
+    assert "ロールプレイのシナリオに関するコマンドです" in out and "cs-dojo scenario" in out
