@@ -170,8 +170,8 @@ def register(subparsers) -> None:
 読むもの: grading/nbgrader_config.py, exercises/, grading/rubrics/, curriculum/, grading/workspace_template/
 """)
     p.add_argument("dir", help="作るフォルダ (空か、存在しないフォルダ。既存のワークスペースも可)")
-    p.add_argument("--exercises", help="課題フォルダ (既定: リポジトリの exercises/)")
-    p.add_argument("--curriculum", help="教材フォルダ (既定: リポジトリの curriculum/)")
+    p.add_argument("--exercises", metavar="DIR", help="課題フォルダ (既定: リポジトリの exercises/)")
+    p.add_argument("--curriculum", metavar="DIR", help="教材フォルダ (既定: リポジトリの curriculum/)")
     p.add_argument("--no-sample", action="store_true", help="お試し課題 00_sample と sample/ を入れない")
     p.add_argument("--force", action="store_true", help="既存の課題・ルーブリック・教材を上書きする")
     p.set_defaults(func=_guard(_init))
@@ -221,12 +221,12 @@ nbgrader のセルに parameters タグが付いた教材は個別化しませ�
     p.add_argument("--prepare-only", action="store_true", help="注入だけして実行しない (速い)")
     p.add_argument("--per", choices=["learner", "cohort"], default="learner", help="受講者ごと (既定) かコホートごと")
     p.add_argument("--learner", action="append", metavar="ID", help="この受講者だけ (複数指定可)")
-    p.add_argument("--lessons", help="教材フォルダ (既定: <ワークスペース>/lessons)")
-    p.add_argument("--out", help="出力フォルダ (既定: <ワークスペース>/personalised)")
-    p.add_argument("--company-profile", default="saas_smb", help="名簿に company_profile がないときの値 (既定: saas_smb)")
-    p.add_argument("--kernel", default="python3", help="実行するカーネル (既定: python3)")
-    p.add_argument("--cell-timeout", type=int, default=300, help="実行時の1セルあたりの制限秒数 (既定: 300)")
-    p.add_argument("--workers", type=int, default=1, help="実行時の並列数 (既定: 1)")
+    p.add_argument("--lessons", metavar="DIR", help="教材フォルダ (既定: <ワークスペース>/lessons)")
+    p.add_argument("--out", metavar="DIR", help="出力フォルダ (既定: <ワークスペース>/personalised)")
+    p.add_argument("--company-profile", default="saas_smb", metavar="PROFILE", help="名簿に company_profile がないときの値 (既定: saas_smb)")
+    p.add_argument("--kernel", default="python3", metavar="NAME", help="実行するカーネル (既定: python3)")
+    p.add_argument("--cell-timeout", type=int, default=300, metavar="SECONDS", help="実行時の1セルあたりの制限秒数 (既定: 300)")
+    p.add_argument("--workers", type=int, default=1, metavar="N", help="実行時の並列数 (既定: 1)")
     p.add_argument("--quiet", "-q", action="store_true", help="進捗バーを出さない")
     p.set_defaults(func=_guard(_personalise))
 
@@ -242,7 +242,7 @@ nbgrader のセルに parameters タグが付いた教材は個別化しませ�
 """)
     p.add_argument("assignment", help="課題名 (source/ の下のフォルダ名、例: 00_sample)")
     _course_opt(p)
-    p.add_argument("--to", help="配布版をこのフォルダにもコピーする (共有ドライブなど)")
+    p.add_argument("--to", metavar="DIR", help="配布版をこのフォルダにもコピーする (共有ドライブなど)")
     p.add_argument("--no-zip", action="store_true", help="handout/<課題>.zip を作らない")
     p.set_defaults(func=_guard(_release))
 
@@ -286,10 +286,13 @@ bubblewrap のサンドボックスの中で動き、講座フォルダ・gradeb
 """)
     p.add_argument("assignment", help="課題名")
     _course_opt(p)
-    p.add_argument("--workers", "-j", type=int, default=None, help="同時に採点する人数 (既定: CPU コア数)")
-    p.add_argument("--timeout", type=int, default=None, help="1人ぶんの制限時間 (秒)")
-    p.add_argument("--cell-timeout", type=int, default=None, help="1セルの制限時間 (秒)")
-    p.add_argument("--memory-mb", type=int, default=None, help="1人ぶんのメモリ上限 (MB)")
+    p.add_argument("--workers", "-j", type=int, default=None, metavar="N", help="同時に採点する人数 (既定: CPU コア数)")
+    p.add_argument("--timeout", type=int, default=None, metavar="SECONDS",
+                   help="1人ぶんの制限時間 (秒。既定: nbgrader_config.py の c.CsDojoGrade.timeout、なければ 900)")
+    p.add_argument("--cell-timeout", type=int, default=None, metavar="SECONDS",
+                   help="1セルの制限時間 (秒。既定: c.Execute.timeout、なければ 60)")
+    p.add_argument("--memory-mb", type=int, default=None, metavar="MB",
+                   help="1人ぶんのメモリ上限 (MB。既定: c.CsDojoGrade.memory_mb、なければ 4096)")
     p.add_argument("--learner", action="append", metavar="ID", help="この受講者だけ (複数指定可)")
     p.add_argument("--force", action="store_true", help="変更のない提出物も採点し直す")
     p.add_argument("--quiet", "-q", action="store_true", help="進捗バーを出さない")
@@ -308,7 +311,7 @@ bubblewrap のサンドボックスの中で動き、講座フォルダ・gradeb
 """)
     p.add_argument("assignment", help="課題名")
     _course_opt(p)
-    p.add_argument("--to", help="HTML をこのフォルダにもまとめてコピーする")
+    p.add_argument("--to", metavar="DIR", help="HTML をこのフォルダにもまとめてコピーする")
     p.set_defaults(func=_guard(_feedback))
 
     p = subparsers.add_parser(
@@ -322,7 +325,7 @@ bubblewrap のサンドボックスの中で動き、講座フォルダ・gradeb
 """)
     _course_opt(p)
     p.add_argument("--assignment", action="append", metavar="NAME", help="この課題だけ (複数指定可、既定: すべて)")
-    p.add_argument("--out", help="出力フォルダ (既定: <ワークスペース>/exports)")
+    p.add_argument("--out", metavar="DIR", help="出力フォルダ (既定: <ワークスペース>/exports)")
     p.set_defaults(func=_guard(_export))
 
     p = subparsers.add_parser(
@@ -337,8 +340,8 @@ bubblewrap のサンドボックスの中で動き、講座フォルダ・gradeb
 """)
     _course_opt(p)
     p.add_argument("--assignment", action="append", metavar="NAME", help="この課題だけ (複数指定可)")
-    p.add_argument("--threshold", type=float, default=60.0, help="1on1 をすすめる自動採点の得点率 (%%、既定: 60)")
-    p.add_argument("--out", help="出力ファイル (既定: <ワークスペース>/reports/cohort_report.html)")
+    p.add_argument("--threshold", type=float, default=60.0, metavar="PERCENT", help="1on1 をすすめる自動採点の得点率 (%%、既定: 60)")
+    p.add_argument("--out", metavar="FILE", help="出力ファイル (既定: <ワークスペース>/reports/cohort_report.html)")
     p.set_defaults(func=_guard(_report))
 
 
