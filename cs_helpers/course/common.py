@@ -11,6 +11,7 @@ import csv
 import json
 import os
 import re
+import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -264,9 +265,8 @@ class course_lock:
         return False
 
 
-def run_nbgrader(root: Path, *args: str, timeout: float | None = None) -> "subprocess.CompletedProcess":
+def run_nbgrader(root: Path, *args: str, timeout: float | None = None) -> subprocess.CompletedProcess:
     """Run an nbgrader subcommand in the workspace with this Python; raise CourseError with its log on failure."""
-    import subprocess
     cmd = [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={root}"]
     proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
