@@ -343,7 +343,7 @@ def example_cascade() -> Cascade:
     K = KPI
     return Cascade(dict(EXAMPLE_STATEMENTS), [
         K("C1", "company", "ARR (年間経常収益)", "up", kind="lagging"),
-        K("P1", "product", "売上継続率 (GRR)", "up", "C1", "raises", "lagging"),
+        K("P1", "product", "GRR (グロス・レベニュー・リテンション)", "up", "C1", "raises", "lagging"),
         K("P2", "product", "既存顧客からの拡大ARR", "up", "C1", "raises", "lagging"),
         K("S1", "cs", "契約後90日以内のオンボーディング完了率", "up", "P1", "raises"),
         K("S2", "cs", "ヘルススコアが赤の顧客の割合", "down", "P1", "lowers"),
