@@ -6,7 +6,6 @@ import warnings
 
 import pytest
 
-from cs_helpers import roleplay as rp
 from cs_helpers.roleplay import trainer
 from cs_helpers.roleplay import group
 

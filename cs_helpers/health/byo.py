@@ -84,14 +84,11 @@ def read_mapping(mapping: Mapping | str | Path) -> ByoMapping:
         if not source.exists():
             raise DataError("対応づけファイルが見つかりません。", path=source, fix="パスとファイル名を確認してください。")
         text = source.read_text(encoding="utf-8-sig")
-        try:
-            if source.suffix.lower() == ".json":
-                mapping = json.loads(text)
-            else:
-                import yaml
+        import yaml
 
-                mapping = yaml.safe_load(text)
-        except (ValueError, Exception) as exc:  # yaml.YAMLError or json.JSONDecodeError
+        try:
+            mapping = json.loads(text) if source.suffix.lower() == ".json" else yaml.safe_load(text)
+        except (ValueError, yaml.YAMLError) as exc:  # json.JSONDecodeError is a ValueError
             line = getattr(getattr(exc, "problem_mark", None), "line", None)
             line = line + 1 if line is not None else getattr(exc, "lineno", None)
             raise DataError("対応づけファイルを読めません。", path=source, line=line,
