@@ -51,7 +51,7 @@ from dataclasses import dataclass, field
 
 from ..common import CourseError, course_lock, course_root, iter_files, read_grading_log, say, source_notebooks
 from .logs import FAILED, GRADED, NOTED, SKIPPED, GradeReport, Outcome, write_logs
-from .sandbox import MODES, SandboxUnavailable, kill_tree, resolve_isolation
+from .sandbox import MODES, SandboxUnavailable, font_cache_files, kill_tree, resolve_isolation
 from .scores import definitions, nb_of, roleplay_cells, scores_from_autograded
 from .store import (backup_gradebook, gradebook_problem, graded_learners, make_template_db, store_grades,
                     submission_timestamp)
@@ -265,6 +265,7 @@ def _run_jobs(run: _Run, jobs: list[tuple[str, str]], progress: bool, mp) -> lis
     try:
         template = make_template_db(run.root)
         datasets = str(paths.datasets_dir())
+        fonts = font_cache_files()
         ctx = mp.get_context("forkserver")
         queue = list(jobs)
         running: dict[int, _Running] = {}
@@ -279,6 +280,8 @@ def _run_jobs(run: _Run, jobs: list[tuple[str, str]], progress: bool, mp) -> lis
             work = Path(tempfile.mkdtemp(prefix="w-", dir=run_dir))
             make_work_dirs(work)
             (work / "db" / "gradebook.db").write_bytes(template)
+            for font_list in fonts:
+                shutil.copyfile(font_list, work / "box" / "mpl" / font_list.name)
             token = uuid.uuid4().hex
             job = {"learner": learner, "assignment": run.assignment, "root": str(run.root), "work": str(work),
                    "notebooks": run.notebooks, "memory_mb": run.memory_mb, "cell_timeout": run.cell_timeout,

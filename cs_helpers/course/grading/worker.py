@@ -17,7 +17,7 @@ import traceback
 from pathlib import Path
 
 from ..common import CONFIG_NAME, cell_source, nbgrader_meta
-from .sandbox import SANDBOX, bwrap_argv, copy_font_cache, limit_resources, worker_env
+from .sandbox import SANDBOX, bwrap_argv, limit_resources, worker_env
 
 DUPLICATE_NOTE = ("**採点メモ**: 採点対象のセル `{gid}` が提出物に {n} 個ありました (コピー＆貼り付けでできることが"
                   "あります)。採点には {which} を使い、残りは普通のセルとして実行しました。"
@@ -212,7 +212,6 @@ def _grade(job: dict, work: Path, go=None) -> dict:
     shutil.copytree(real / "submitted" / learner / assignment, sub_dir, symlinks=False,
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     shutil.copy2(real / CONFIG_NAME, course / CONFIG_NAME)
-    copy_font_cache(work / "box" / "mpl")
     db_file = work / "db" / "gradebook.db"
     timings = {"setup": time.perf_counter() - job["t0"]}
 
