@@ -289,6 +289,28 @@ _GOLDEN = {
 _STATIC["05.golden"] = _quiz(_GOLDEN, [WHY, HOW, WHAT], "お客様の状況や目指す姿は Why です。具体的な機能名は What です。")
 
 
+# --- 04 ヘルスデータ分析 ------------------------------------------------------------------------------
+
+_LEAK_04 = {
+    "3月14日に起票された問い合わせ": ("使える", "カットオフ (3月15日) より前に記録されています。"),
+    "3月の月間アクティブユーザー数": ("使えない", "3月はまだ終わっていません。月の途中の数字は後半の分だけ少なく見えます。"),
+    "顧客表の解約日": ("使えない", "解約したかどうかは、予測したい答えそのものです。"),
+    "前年9月に回答されたNPS": ("使える", "カットオフより前に回答されています。古いので重みは慎重に考えます。"),
+    "2月の月間ログイン回数": ("使える", "2月は3月15日の時点で終わっていて、数字が確定しています。"),
+    "3月20日に起票された問い合わせ": ("使えない", "カットオフより後の出来事です。その日にはまだ起きていません。"),
+}
+_INDICATOR_04 = {
+    "四半期の解約率": ("遅行", "四半期が終わって初めて確定する結果です。"),
+    "ライセンス利用率の3か月の傾き": ("先行", "解約より先に動き、活用支援で変えられます。"),
+    "NRR (売上の純継続率)": ("遅行", "解約・減額・拡大の結果として、期間が終わってから確定します。"),
+    "問い合わせ文面の温度感": ("先行", "不満は解約より先に文面に表れ、対応で変えられます。"),
+    "主要機能の活用数": ("先行", "活用の広がりは解約より先に動きます。"),
+    "年間の更新率": ("遅行", "更新日が来て初めて分かる結果です。"),
+}
+_STATIC["04.leak"] = _labels(_LEAK_04, "3月15日の朝に、その数字がもう確定していたかどうかで考えましょう。月次の数字は月末を過ぎるまで確定しません。")
+_STATIC["04.indicator"] = _labels(_INDICATOR_04, "その数字が分かった時点で、まだ結果を変えられるかどうかで考えましょう。")
+
+
 # --- computed practices: the key follows the data the lesson shows ------------------------------------------
 
 def _need(context: Mapping[str, Any], *names: str):
@@ -489,6 +511,30 @@ def _ops(answer, ctx):
                               hint=f"{team_size} × 0.02 を切り上げ、{team_size} × 0.05 を切り捨てます。", display=False)
 
 
+def _health_auc():
+    from .health.metrics import auc
+    return auc
+
+
+def _red_count(answer, ctx):
+    (scored,) = _need(ctx, "scored")
+    return checks.check_equal(answer, int((scored["band"].astype(str) == "赤").sum()), name="赤の顧客数", display=False,
+                              hint="帯 (band) の列が「赤」の行だけを数えます。True / False の列は、合計すると True の数になります。")
+
+
+def _auc_level(answer, ctx):
+    (frame,) = _need(ctx, "frame")
+    return checks.check_equal(answer, _health_auc()(frame["churned"], frame["utilisation_level"]), tol=0.005, name="AUC",
+                              display=False,
+                              hint="1つ目の引数は「解約したか」、2つ目はスコアとみなす列です。値が 0.5 より小さいなら、引数の順番を確かめましょう。")
+
+
+def _hits(answer, ctx):
+    frame, calls = _need(ctx, "frame", "calls")
+    return checks.check_equal(answer, int(frame.loc[calls.index, "churned"].sum()), name="拾えた解約の数", display=False,
+                              hint="コールリストの index が顧客IDです。その顧客だけを選び、解約した (churned が True の) 顧客を数えます。")
+
+
 _COMPUTED: dict[str, Callable[[Any, Mapping[str, Any]], checks.CheckResult]] = {
     "00.top_industry": _top_industry,
     "01.broken_kpis": _broken_kpis,
@@ -503,6 +549,9 @@ _COMPUTED: dict[str, Callable[[Any, Mapping[str, Any]], checks.CheckResult]] = {
     "05.1.flat_csm": _flat_csm,
     "05.1.team_grr": _team_grr,
     "05.1.ops": _ops,
+    "04.red_count": _red_count,
+    "04.auc_level": _auc_level,
+    "04.hits": _hits,
 }
 _COMPUTED_QUIZ: dict[str, Callable[[Mapping[str, Any]], checks.Quiz]] = {"02.notes": _notes_quiz}
 

@@ -18,7 +18,7 @@ from cs_helpers import checks, data, practice as P, understanding as U
 ROOT = Path(__file__).resolve().parents[1]
 # the lessons whose practices live in cs_helpers.practice
 LESSONS = ["00_orientation", "01_mindset", "02_customer_understanding", "03_expectation_calibration",
-           "05_team_and_growth", "05.1_cs_ops_track"]
+           "04_health_data_analysis", "05_team_and_growth", "05.1_cs_ops_track"]
 
 # independent answers, in the order the items are listed
 RIGHT = {
@@ -37,6 +37,8 @@ RIGHT = {
     "03.heat": ["熱量を生む", "報告だけ", "熱量を生む", "熱量を生む", "報告だけ"],
     "05.fit_ways": ["合わない", "合う", "合わない", "合う", "合わない", "合う"],
     "05.golden": ["Why (なぜ)", "How (どうやって)", "What (何を)", "Why (なぜ)", "How (どうやって)"],
+    "04.leak": ["使える", "使えない", "使えない", "使える", "使える", "使えない"],
+    "04.indicator": ["遅行", "先行", "遅行", "先行", "先行", "遅行"],
 }
 CHOICES = {"01.self_running": "B", "01.mission": "C", "02.mindset": 1, "02.first_move": "B", "03.opinion": "B",
            "05.modeling": "C"}
