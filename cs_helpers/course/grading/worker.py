@@ -155,7 +155,7 @@ def make_work_dirs(work: Path) -> None:
 
 
 def _sandboxed_kernel(job: dict, work: Path, sub_dir: Path, cfg) -> None:
-    """Make nbgrader start this worker's kernel inside the sandbox, talking over Unix sockets in ``box/runtime``."""
+    """Make nbgrader start this worker's kernel inside the sandbox (it talks over Unix sockets in ``box/runtime``)."""
     box = work / "box"
     spec = work / "kernelspec" / "kernels" / "python3"
     spec.mkdir(parents=True, exist_ok=True)
@@ -164,9 +164,6 @@ def _sandboxed_kernel(job: dict, work: Path, sub_dir: Path, cfg) -> None:
     (spec / "kernel.json").write_text(json.dumps({
         "argv": argv, "display_name": "Python 3 (ipykernel, CS Dojo grading sandbox)", "language": "python",
         "interrupt_mode": "message", "metadata": {"debugger": False}}), encoding="utf-8")
-    cfg.KernelManager.transport = "ipc"
-    cfg.KernelManager.ip = str(box / "runtime" / "kernel")
-    cfg.KernelManager.connection_file = str(box / "runtime" / "kernel.json")
 
 
 class _Prestarted:
@@ -259,6 +256,11 @@ def _grade(job: dict, work: Path, go=None) -> dict:
     cfg.Autograde.create_student = True
     if job["isolation"] == SANDBOX:
         _sandboxed_kernel(job, work, sub_dir, cfg)
+    # Unix sockets in the worker's own folder at both levels: no TCP port another learner's kernel could try, and
+    # measured faster than jupyter_client's TCP default
+    cfg.KernelManager.transport = "ipc"
+    cfg.KernelManager.ip = str(work / "box" / "runtime" / "kernel")
+    cfg.KernelManager.connection_file = str(work / "box" / "runtime" / "kernel.json")
     if go is not None:
         from nbgrader.preprocessors import Execute
         steps = list(cfg.Autograde.get("autograde_preprocessors", Autograde.autograde_preprocessors.default_value))
