@@ -144,7 +144,10 @@ def font_cache_files() -> list[Path]:
 def readonly_paths() -> list[Path]:
     """What a sandboxed kernel sees read-only besides the system folders: interpreter, package and course data."""
     from ... import paths
-    wanted = [Path(sys.prefix), Path(sys.base_prefix), paths.PACKAGE_DIR, paths.datasets_dir()]
+    # site-packages folders outside the prefixes come from .pth files, e.g. the hub's interpreter copy that adds the
+    # course venv's site-packages (deploy/jupyterhub/cs_dojo_hub.py); the kernel imports ipykernel from there
+    sites = [Path(p) for p in sys.path if p and Path(p).name in ("site-packages", "dist-packages") and Path(p).is_dir()]
+    wanted = [Path(sys.prefix), Path(sys.base_prefix), *sites, paths.PACKAGE_DIR, paths.datasets_dir()]
     out: list[Path] = []
     for p in wanted:
         for candidate in {p, p.resolve()}:
