@@ -186,3 +186,15 @@ def test_feedback_text_and_log_name_the_reason(graded):
     assert "別の受講者ID" in messages["foreign", Q2]
     assert "見つかりません" in messages["patched", Q2] and "見つかりません" in messages["swapped", Q3]
     assert "0 点" in messages["envdir", Q2]
+
+
+def test_cohort_report_takes_endings_from_the_trusted_scorer(graded):
+    """The report's roleplay endings are the grader's replay, not what the learners' files say (they hold none)."""
+    from cs_helpers.course.report import roleplay_endings
+
+    endings = roleplay_endings(graded["course"])
+    got = {(r.learner_id, r.scenario): r.ending for r in endings.itertuples()}
+    assert got[("model", A)] == "success" and got[("model", B)] == "success"
+    assert got[("capped", A)] == "fail"
+    for cheat in ("patched", "swapped", "envdir", "practice", "foreign"):  # rejected records have no ending
+        assert not any(learner == cheat for learner, _ in got), (cheat, got)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..htmlpage import Section, image_html, render_page, table_html
-from .common import CourseError, atomic_write_text, course_root
+from .common import CourseError, atomic_write_text, course_root, read_grading_log
 from .export import score_table
 
 DEFAULT_THRESHOLD = 0.6
@@ -38,10 +38,25 @@ class ReportResult:
 
 
 def roleplay_endings(root: Path):
+    """How each learner's roleplays ended: ``learner_id, assignment, scenario, ending``.
+
+    Graded roleplays come from ``grading_log.json``, where ``cs-dojo grade`` records the trusted scorer's outcome
+    (replayed from the record against the trainer's scenario; graded records themselves carry no ending). Only for
+    submissions without such an entry does it fall back to the ``ending`` written in ``responses/*.json``.
+    """
     import pandas as pd
-    rows = []
+    rows, trusted = [], set()
+    for assignment, entries in read_grading_log(root).items():
+        for learner, entry in (entries or {}).items():
+            for scenario, ending in (entry.get("roleplay") or {}).items():
+                trusted.add((learner, assignment))
+                if ending:
+                    rows.append({"learner_id": learner, "assignment": assignment, "scenario": str(scenario),
+                                 "ending": str(ending)})
     for path in sorted((root / "submitted").glob("*/*/responses/*.json")):
         learner, assignment = path.parts[-4], path.parts[-3]
+        if (learner, assignment) in trusted:
+            continue
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (ValueError, OSError, UnicodeDecodeError):

@@ -46,6 +46,7 @@ class Outcome:
     notes: list[str] = field(default_factory=list)
     isolation: str = ""              # sandbox / process
     regrade: str = ""                # the command that grades this learner again (failed only)
+    roleplay: dict[str, str] = field(default_factory=dict)  # scenario -> ending outcome, from the trusted scorer
 
 
 @dataclass

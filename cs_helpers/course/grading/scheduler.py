@@ -169,7 +169,8 @@ def grade_assignment(*, course_dir: str | Path = ".", assignment: str, workers: 
                                         prev.get("manual_pending", 0), prev.get("reason", ""), 0.0,
                                         prev.get("questions", {}), digest, prev.get("timestamp", ""),
                                         prev.get("graded_at", ""), list(prev.get("notes") or []),
-                                        prev.get("isolation", ""), prev.get("regrade", "")))
+                                        prev.get("isolation", ""), prev.get("regrade", ""),
+                                        roleplay=dict(prev.get("roleplay") or {})))
                 continue
             jobs.append((learner, digest))
         backup = backup_gradebook(root) if jobs else None
@@ -354,8 +355,12 @@ def _run_jobs(run: _Run, jobs: list[tuple[str, str]], progress: bool, mp) -> lis
     return outcomes
 
 
-def _score_roleplay(run: _Run, learner: str, produced: Path | None, scores: dict, notes: list[str]) -> None:
-    """Replace what the kernel computed for roleplay cells by the trusted scorer's result (see the module docstring)."""
+def _score_roleplay(run: _Run, learner: str, produced: Path | None, scores: dict, notes: list[str],
+                   endings: dict[str, str]) -> None:
+    """Replace what the kernel computed for roleplay cells by the trusted scorer's result (see the module docstring).
+
+    ``endings`` receives each scenario's outcome (success / partial / fail; "" when the record was rejected), which
+    the cohort report shows instead of anything read from the learner's own files."""
     import nbformat
     try:
         from ...roleplay.trusted import score_submission
@@ -379,6 +384,8 @@ def _score_roleplay(run: _Run, learner: str, produced: Path | None, scores: dict
                     notes.append(f"roleplay {gid}: {result.reason}")
                 if getattr(result, "restarts", 0):
                     notes.append(f"roleplay {gid}: restarts: {result.restarts}")
+                report = getattr(result, "report", None)
+                endings[scenario] = str(getattr(report, "outcome", "") or "") if result.ok else ""
             scores[nb_name][gid] = (earned, False, False)
             if nb is not None:
                 for cell in nb.cells:
@@ -414,6 +421,7 @@ def _finish(run: _Run, job: _Running) -> Outcome:
         reason = f"the grading process ended without a result (exit code {exitcode})"
     restored = result.get("restored") or []
     notes = list(result.get("notes") or [])
+    endings: dict[str, str] = {}
     if restored:
         notes.insert(0, f"restored deleted cells: {', '.join(restored)}")
     failed = bool(reason)
@@ -432,7 +440,7 @@ def _finish(run: _Run, job: _Running) -> Outcome:
         try:
             scores = scores_from_autograded(produced, defs)
             if run.roleplay:
-                _score_roleplay(run, learner, produced, scores, notes)
+                _score_roleplay(run, learner, produced, scores, notes, endings)
         except Exception as exc:  # noqa: BLE001
             failed, reason = True, f"the autograded notebook could not be read ({type(exc).__name__}: {exc})"
             scores = {nb: {gid: (0.0, False, False) for gid in cells} for nb, cells in defs.items()}
@@ -461,4 +469,4 @@ def _finish(run: _Run, job: _Running) -> Outcome:
     return Outcome(learner, status, score, run.auto_max, pending, reason, round(job.ended - job.started, 2),
                    questions, job.digest, str(timestamp or ""),
                    dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), notes, run.isolation,
-                   regrade_command(root, assignment, learner) if failed else "")
+                   regrade_command(root, assignment, learner) if failed else "", roleplay=endings)
