@@ -16,22 +16,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .data import active_mask
+from .data import active_mask, as_date as _as_date
 from .revenue import account_churn, churn_summary
 
 OPS_SHARE = (0.02, 0.05)
 _REQUIRED = ("account_id", "arr_jpy", "contract_start", "churn_date")
-
-
-def _as_date(value, name: str) -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} に日付として読めない値「{value}」が指定されました。"
-                         "2026-04-01 のような YYYY-MM-DD 形式で指定してください。") from None
-    if pd.isna(ts):
-        raise ValueError(f"{name} が空です。2026-04-01 のような日付を指定してください。")
-    return ts
 
 
 def _check_accounts(accounts: pd.DataFrame) -> None:

@@ -4,19 +4,10 @@ from __future__ import annotations
 import argparse
 import functools
 
-from ..common import CourseError, course_root, say
+from ..cli import _guard
+from ..common import course_root, say
 
 _FMT = argparse.RawDescriptionHelpFormatter
-
-
-def _guard(func):
-    def handler(args) -> int:
-        try:
-            return int(func(args) or 0)
-        except CourseError as exc:
-            say(f"エラー: {exc}", err=True)
-            return 1
-    return handler
 
 
 def _help(parser: argparse.ArgumentParser, args) -> int:
