@@ -369,15 +369,13 @@ def save_cascade(cascade: Cascade, learner: str | None = None) -> Path:
     """Save atomically to ``$CS_DOJO_HOME/kpi/<learner_id>.json``."""
     from .fileio import atomic_write_json
 
-    lid = _learner.validate_learner_id(learner if learner is not None else _learner.learner_id())
-    path = _learner.home_dir() / "kpi" / f"{lid}.json"
+    path = _learner.learner_file("kpi", learner)
     atomic_write_json(path, cascade.to_dict())
     return path
 
 
 def load_cascade(learner: str | None = None) -> Cascade | None:
-    lid = _learner.validate_learner_id(learner if learner is not None else _learner.learner_id())
-    path = _learner.home_dir() / "kpi" / f"{lid}.json"
+    path = _learner.learner_file("kpi", learner)
     if not path.exists():
         return None
     try:
