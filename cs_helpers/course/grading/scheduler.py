@@ -385,7 +385,7 @@ def _score_roleplay(run: _Run, learner: str, produced: Path | None, scores: dict
                 if getattr(result, "restarts", 0):
                     notes.append(f"roleplay {gid}: restarts: {result.restarts}")
                 report = getattr(result, "report", None)
-                endings[scenario] = str(getattr(report, "outcome", "") or "") if result.ok else ""
+                endings[scenario] = str(getattr(report, "outcome", "") or "") if getattr(result, "ok", False) else ""
             scores[nb_name][gid] = (earned, False, False)
             if nb is not None:
                 for cell in nb.cells:
