@@ -15,9 +15,7 @@ hand-weighted score (``weights``) and the naive score (the single strongest sign
 """
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import DataError
+from ..htmlpage import figure_data_uri
 from . import byo, learn
 from .metrics import auc, churn_by_band, roc_curve
 from .score import BANDS, bands, weighted_score
@@ -297,15 +296,6 @@ def _scored(loaded: byo.ByoData, card: learn.Scorecard, thresholds) -> pd.DataFr
 # --------------------------------------------------------------------------------------------------
 
 
-def _png(fig) -> str:
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight", dpi=110, metadata={"Software": None})
-    plt.close(fig)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-
-
 def _figures(summary: dict, test: pd.DataFrame, card: learn.Scorecard, k: int) -> dict[str, str]:
     import matplotlib
 
@@ -335,7 +325,7 @@ def _figures(summary: dict, test: pd.DataFrame, card: learn.Scorecard, k: int) -
     ax.plot([0, 1], [0, 1], color="gray", linestyle=":")
     ax.set(xlabel="継続した顧客のうち危険と判定した割合", ylabel="解約した顧客のうち拾えた割合", title="ROC曲線 (検証用の行)")
     ax.legend(fontsize=8, loc="lower right")
-    figs["roc"] = _png(fig)
+    figs["roc"] = figure_data_uri(fig)
 
     rates = churn_by_band(test).reset_index()
     fig, ax = plt.subplots(figsize=(5.2, 3.4))
@@ -343,7 +333,7 @@ def _figures(summary: dict, test: pd.DataFrame, card: learn.Scorecard, k: int) -
     ax.axhline(y.mean(), color="gray", linestyle="--", label="全体の解約率")
     ax.set(xlabel="帯 (学習したスコア)", ylabel="解約率", title="帯ごとの解約率")
     ax.legend(fontsize=8)
-    figs["bands"] = _png(fig)
+    figs["bands"] = figure_data_uri(fig)
 
     pts = card.points.copy()
     pts["項目"] = pts["signal"] + ": " + pts["level"].astype(str)
@@ -351,7 +341,7 @@ def _figures(summary: dict, test: pd.DataFrame, card: learn.Scorecard, k: int) -
     fig, ax = plt.subplots(figsize=(6.4, max(2.4, 0.28 * len(pts) + 0.8)))
     sns.barplot(data=pts, y="項目", x="points", color=colours["赤"], ax=ax)
     ax.set(xlabel="失う点数 (100点から引く)", ylabel="", title="点数表 (失う点数の大きい順)")
-    figs["points"] = _png(fig)
+    figs["points"] = figure_data_uri(fig)
 
     rel = learn.reliability(y, test["learned_prob"].to_numpy(), bins=10)
     fig, ax = plt.subplots(figsize=(4.8, 4.4))
@@ -359,7 +349,7 @@ def _figures(summary: dict, test: pd.DataFrame, card: learn.Scorecard, k: int) -
     ax.plot(rel["predicted"], rel["observed"], marker="o", label="学習したスコア")
     ax.set(xlabel="予測した解約確率", ylabel="実際の解約率", title="キャリブレーション (信頼性図)")
     ax.legend(fontsize=8)
-    figs["calibration"] = _png(fig)
+    figs["calibration"] = figure_data_uri(fig)
 
     ks = np.unique(np.linspace(1, len(test), 40).astype(int))
     fig, ax = plt.subplots(figsize=(5.6, 3.6))
@@ -371,7 +361,7 @@ def _figures(summary: dict, test: pd.DataFrame, card: learn.Scorecard, k: int) -
     ax.axhline(1, color="gray", linestyle=":")
     ax.set(xlabel="リスクの高い順に対応する件数", ylabel="リフト (全体の何倍当たるか)", title="対応件数ごとのリフト")
     ax.legend(fontsize=8)
-    figs["lift"] = _png(fig)
+    figs["lift"] = figure_data_uri(fig)
     return figs
 
 
