@@ -360,6 +360,14 @@ def _wait_for_text(locator, pattern: str, timeout: float = 60) -> str:
     raise AssertionError(f"waited {timeout:.0f} s for {pattern!r}; last text: {text!r}")
 
 
+def _wait_until(check, what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {timeout:.0f} s for {what}")
+        time.sleep(0.2)
+
+
 @pytest.mark.browser
 def test_grading_view_in_jupyterlab(course, tmp_path):
     """Real browser: JupyterLab over the graded course runs grading_view.ipynb; a group is graded from the keyboard
@@ -395,7 +403,7 @@ def test_grading_view_in_jupyterlab(course, tmp_path):
             box.fill("0 0 値引きの前に、利用が落ちた理由をお客様に確かめましょう。")
             box.press("Enter")
             _wait_for_text(panel, r"3 / 8 件")
-            assert box.input_value() == ""
+            _wait_until(lambda: box.input_value() == "", "the command box to be cleared")
             shots.element(panel, "grading-view-after-grading-a-group")
             assert not watch.errors(), watch.errors()
         finally:

@@ -341,10 +341,11 @@ class AnswerPanel:
 
     def _on_cmd(self, change) -> None:
         if self._w and not self._w.get("busy") and change["new"].strip():
-            self.command(change["new"])
+            # Clear the box first, so the browser sees it empty before the new progress arrives.
             self._w["busy"] = True
             self._w["cmd"].value = ""
             self._w["busy"] = False
+            self.command(change["new"])
 
     def _refresh(self) -> None:
         w = self._w
