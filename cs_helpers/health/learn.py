@@ -7,7 +7,7 @@ A scorecard is a logistic regression on encoded signals, rescaled into points a 
     card.points                                           # 契約形態 = 月ごと: -18 点 ...
     card.score(frame)                                     # 100 minus the points lost, 0-100
     cv = cross_validate(frame, signals=..., categories=..., folds=5)   # out-of-fold scores, AUC per fold
-    split = validate_over_time(pooled_frame, features, train_before="2025-06-30", horizon_days=90)
+    split = validate_over_time(pooled_frame, split="2025-06-30", horizon_days=90, signals=...)  # later cutoffs
 
 Encoding. Numeric signals are cut into quantile bins (``numeric="bins"``, the default: every row of the points
 table is exact) or standardised (``numeric="linear"``). A text column gets one level per value; unseen values
@@ -17,6 +17,10 @@ Directions. ``directions={"tenure": "healthy"}`` means "higher is never riskier"
 cannot rise with the signal (bins: each step up costs no points; linear: the slope has the healthy sign).
 SciPy's bounded L-BFGS-B fits the penalised log loss (the objective of scikit-learn's ``LogisticRegression``
 with ``C``), so the constraint is part of the fit, not a correction afterwards.
+
+Over time. ``validate_over_time`` fits on every cutoff whose outcome window had closed by the split date
+(give it every month end, not only quarter ends) and weighs a training row by its recency (half-life
+``HALF_LIFE_DAYS``), then scores the later cutoffs. ``numeric`` may also map signal -> "bins" / "linear".
 
 Points. The churn log-odds is ``b0 + sum_s f_s(x_s)``. Each signal's best level loses 0 points and its worst
 loses ``100 * range_s / sum(range)``: the maximum losses sum to 100, the score is ``100 - points lost`` and
@@ -215,12 +219,13 @@ def _fit_encoders(frame: pd.DataFrame, signals: Sequence[str], categories: Seque
         ok = x[np.isfinite(x)]
         if len(ok) == 0:
             raise ValueError(f"信号「{s}」に数値が1つもありません。")
-        if numeric == "bins":
+        mode = numeric.get(s, "bins") if isinstance(numeric, Mapping) else numeric
+        if mode == "bins":
             qs = np.quantile(ok, np.linspace(0, 1, n_bins + 1)[1:-1])
             edges = np.unique(qs[(qs > ok.min()) | (len(np.unique(ok)) == 1)])
             edges = edges[edges > ok.min()]
             encoders.append(_Numeric(s, "bins", directions.get(s, 0), edges, has_missing=len(ok) < len(x)))
-        elif numeric == "linear":
+        elif mode == "linear":
             sd = float(ok.std())
             encoders.append(_Numeric(s, "linear", directions.get(s, 0), np.array([ok.min(), ok.max()]),
                                      mean=float(ok.mean()), std=sd if sd > 0 else 1.0, has_missing=len(ok) < len(x)))
@@ -250,23 +255,29 @@ def _design(encoders: list, frame: pd.DataFrame) -> np.ndarray:
 
 def fit_logistic(X: np.ndarray, y: np.ndarray, *, C: float = 1.0,
                  bounds: Sequence[tuple[float | None, float | None]] | None = None,
-                 max_iter: int = 500) -> tuple[float, np.ndarray]:
-    """Penalised logistic regression ``C * sum(log loss) + |w|^2 / 2`` (intercept not penalised), with optional
-    bounds on each coefficient, by SciPy's L-BFGS-B. Returns ``(intercept, coefficients)``.
+                 max_iter: int = 500, tol: float = 1e-6,
+                 sample_weight: np.ndarray | None = None) -> tuple[float, np.ndarray]:
+    """Penalised logistic regression ``C * sum(weight * log loss) + |w|^2 / 2`` (intercept not penalised), with
+    optional bounds on each coefficient, by SciPy's L-BFGS-B. Returns ``(intercept, coefficients)``.
 
-    When every column is 0/1 (bins and categories), identical rows are fitted once with their counts: the
-    objective is the same sum, over a few thousand distinct rows instead of every account.
+    ``sample_weight`` (default 1 per row) multiplies each row's log loss, as in scikit-learn. The fit stops
+    when the largest projected gradient is below ``tol`` times the total weight, or after ``max_iter``
+    iterations. When every column is 0/1 (bins and categories), identical rows are fitted once with their
+    summed weights: the objective is the same sum, over a few thousand distinct rows instead of every account.
     """
     n, k = X.shape
     y = np.asarray(y, dtype=bool)
-    rows, churned, total = X, y.astype(float), np.ones(n)
+    sw = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    if sw.shape != (n,) or not np.isfinite(sw).all() or (sw < 0).any() or sw.sum() <= 0:
+        raise ValueError("sample_weight は行数と同じ長さの0以上の数にしてください。")
+    rows, churned, total = X, sw * y, sw
     if 0 < k <= 62 and n > 4 * 2 ** min(k, 12) and np.isin(X, (0.0, 1.0)).all():
         key = X.astype(np.int64) @ (np.int64(1) << np.arange(k, dtype=np.int64))
         uniq, first, inverse = np.unique(key, return_index=True, return_inverse=True)
         rows = X[first]
-        total = np.bincount(inverse, minlength=len(uniq)).astype(float)
-        churned = np.bincount(inverse, weights=y.astype(float), minlength=len(uniq))
-    base = float(np.clip(y.mean(), 1e-6, 1 - 1e-6))
+        total = np.bincount(inverse, weights=sw, minlength=len(uniq))
+        churned = np.bincount(inverse, weights=sw * y, minlength=len(uniq))
+    base = float(np.clip(churned.sum() / total.sum(), 1e-6, 1 - 1e-6))
 
     def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
         b, w = theta[0], theta[1:]
@@ -281,7 +292,7 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, *, C: float = 1.0,
     # one BLAS thread: the matrices are thin, and busy BLAS threads on a loaded machine cost 10x here
     with threadpool_limits(1, user_api="blas"):
         res = minimize(loss, theta0, jac=True, method="L-BFGS-B", bounds=b_list,
-                       options={"maxiter": max_iter, "gtol": 1e-6 * max(n, 1)})
+                       options={"maxiter": int(max_iter), "gtol": float(tol) * max(float(total.sum()), 1.0)})
     return float(res.x[0]), res.x[1:]
 
 
@@ -400,11 +411,13 @@ class Scorecard:
 
 def learn_scorecard(frame: pd.DataFrame, *, signals: Sequence[str] = (), categories: Sequence[str] = (),
           label: str = "churned", directions: Mapping[str, object] | None = None, numeric: str = "bins",
-          n_bins: int = 5, C: float = 1.0) -> Scorecard:
+          n_bins: int = 5, C: float = 1.0, sample_weight=None) -> Scorecard:
     """Fit a points table on ``frame`` (one row per account, ``label`` = churned yes/no).
 
     ``signals`` are numeric columns, ``categories`` text columns; ``directions`` states the sign a signal
-    must have (``{"tenure": "healthy"}``: more tenure is never riskier). See the module docstring.
+    must have (``{"tenure": "healthy"}``: more tenure is never riskier). ``sample_weight`` (one number per row,
+    default 1) weighs each row's log loss, e.g. recent cutoffs more than old ones (``validate_over_time``
+    does so). See the module docstring.
     """
     signals, categories = list(signals), list(categories)
     if not signals and not categories:
@@ -419,9 +432,11 @@ def learn_scorecard(frame: pd.DataFrame, *, signals: Sequence[str] = (), categor
     encoders = _fit_encoders(frame, signals, categories, dirs, numeric, int(n_bins))
     X = _design(encoders, frame)
     bounds = [b for e in encoders for b in e.bounds()]
-    b0, w = fit_logistic(X, y, C=C, bounds=bounds)
+    sw = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    b0, w = fit_logistic(X, y, C=C, bounds=bounds, sample_weight=sw)
+    base_rate = float(y.mean()) if sw is None else float(sw @ y / sw.sum())
     return Scorecard(encoders=encoders, intercept=b0, coef=w, label=label, train_index=frame.index.copy(),
-                     base_rate=float(y.mean()), directions=dirs)
+                     base_rate=base_rate, directions=dirs)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -563,23 +578,51 @@ def plain_logistic_cv(frame: pd.DataFrame, *, signals: Sequence[str] = (), categ
     return {"risk": risk, "auc": auc(y, risk, higher_means="risk"), "fold_auc": per_fold}
 
 
+#: Half-life (days) of the recency weight ``validate_over_time`` gives training rows: a cutoff one year older
+#: than the latest training cutoff counts half as much. See ``docs/design-notes.md`` ("learned health score").
+HALF_LIFE_DAYS = 365
+
+
+def recency_weights(cutoffs, half_life_days: float | None = HALF_LIFE_DAYS) -> np.ndarray:
+    """``0.5 ** (age / half_life_days)`` per row, age = days from the row's cutoff to the latest cutoff given
+    (so the latest rows weigh 1). ``None`` gives every row weight 1."""
+    c = pd.to_datetime(pd.Series(cutoffs)).reset_index(drop=True)
+    if half_life_days is None:
+        return np.ones(len(c))
+    if not float(half_life_days) > 0:
+        raise ValueError("半減期 (half_life_days) は正の日数にしてください。")
+    age = (c.max() - c).dt.days.to_numpy(dtype=float)
+    return 0.5 ** (age / float(half_life_days))
+
+
 def validate_over_time(frame: pd.DataFrame, *, split, horizon_days: int, signals: Sequence[str] = (),
                        categories: Sequence[str] = (), label: str = "churned", cutoff: str = "cutoff",
-                       directions: Mapping[str, object] | None = None, **options) -> Validation:
+                       directions: Mapping[str, object] | None = None, test_cutoffs=None,
+                       half_life_days: float | None = HALF_LIFE_DAYS, **options) -> Validation:
     """Train on cutoffs whose outcome window had closed by ``split`` (cutoff + horizon <= split) and test on
     cutoffs on or after ``split``: what a team could really have done on the split date.
 
     ``frame`` holds one row per (cutoff, account) with features known at that cutoff only, such as the
-    ``frame`` of ``health.backtest_pooled`` or pooled ``health_byo.byo_features`` rows.
+    ``frame`` of ``health.backtest_pooled`` or pooled ``health_byo.byo_features`` rows. Give it every month
+    end whose outcome is known: the fit uses all of them. ``test_cutoffs`` restricts the test rows to some
+    cutoffs (e.g. quarter ends); by default every cutoff on or after ``split`` is tested.
+
+    Training rows are weighted by recency (``recency_weights``: half-life ``half_life_days``, ``None`` = equal
+    weights), because what predicted churn last year predicts next quarter's churn better than what predicted
+    it three years ago. The weights depend only on the training cutoffs, never on the test rows.
     """
     split = pd.Timestamp(split)
     c = pd.to_datetime(frame[cutoff])
     train_mask = (c + pd.Timedelta(days=int(horizon_days)) <= split).to_numpy()
     test_mask = (c >= split).to_numpy()
+    if test_cutoffs is not None:
+        test_mask = test_mask & c.isin(pd.to_datetime(pd.Index(list(test_cutoffs)))).to_numpy()
     if not train_mask.any() or not test_mask.any():
         raise ValueError(f"{split.date()} の前に結果の確定した時点と、後の時点の両方が必要です。分ける日付を見直してください。")
     train, test = frame[train_mask], frame[test_mask]
-    card = learn_scorecard(train, signals=signals, categories=categories, label=label, directions=directions, **options)
+    sw = recency_weights(c[train_mask], half_life_days)
+    card = learn_scorecard(train, signals=signals, categories=categories, label=label, directions=directions,
+                           sample_weight=sw, **options)
     out = test.copy()
     out["learned_score"] = card.score(test).to_numpy()
     out["learned_prob"] = card.probability(scores=out["learned_score"].to_numpy())
@@ -587,7 +630,7 @@ def validate_over_time(frame: pd.DataFrame, *, split, horizon_days: int, signals
     y = _label_array(test, label)
     record = {"fold": 0, "train_index": train.index, "test_index": test.index,
               "train_cutoffs": sorted(pd.unique(c[train_mask])), "test_cutoffs": sorted(pd.unique(c[test_mask])),
-              **_metrics(y, out["learned_score"].to_numpy())}
+              "half_life_days": half_life_days, **_metrics(y, out["learned_score"].to_numpy())}
     return Validation("time", out, [record], card, label)
 
 
