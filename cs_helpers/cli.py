@@ -9,17 +9,23 @@ import argparse
 import importlib
 import sys
 
-# Modules that add subcommands. Each exposes ``register(subparsers)`` where ``subparsers`` is the
-# object returned by ``ArgumentParser.add_subparsers``; handlers are set with ``set_defaults(func=...)``
-# and return an exit code.
-COMMAND_MODULES = [
-    "cs_helpers.course.cli",      # init, roster, personalise, release, collect, grade, feedback, export, report
-    "cs_helpers.course.answers.cli",  # answers group / list (grade free text a group at a time)
-    "cs_helpers.roleplay.cli",    # scenario lint
-    "cs_helpers.session",         # session new / summary (study-session kit)
-    "cs_helpers.maint.synth",     # data regenerate
-    "cs_helpers.health.cli",      # health check (learned, validated health score for your own CSV)
-]
+# Modules that add subcommands, with the commands each one adds. Each exposes ``register(subparsers)`` where
+# ``subparsers`` is the object returned by ``ArgumentParser.add_subparsers``; handlers are set with
+# ``set_defaults(func=...)`` and return an exit code. ``cs-dojo COMMAND`` imports only the module that serves COMMAND:
+# the others import pandas and SciPy (~0.9 s before anything happens); tests/test_cli_contract.py keeps this table
+# equal to what the modules register.
+COMMAND_MODULES = {
+    # init, roster, personalise, release, collect, grade, feedback, export, report
+    "cs_helpers.course.cli": ("init", "roster", "personalise", "personalize", "release", "collect", "grade",
+                              "feedback", "export", "report"),
+    "cs_helpers.course.answers.cli": ("answers",),  # answers group / list (grade free text a group at a time)
+    "cs_helpers.roleplay.cli": ("scenario",),        # scenario lint
+    "cs_helpers.session": ("session",),              # session new / summary (study-session kit)
+    "cs_helpers.maint.synth": ("data",),             # data regenerate
+    "cs_helpers.health.cli": ("health",),            # health check (learned, validated health score for your CSV)
+}
+_GLOBAL_WITH_VALUE = ("-C", "--course-dir")
+
 
 EPILOG = """\
 講師の採点の流れ (trainer pipeline, in order):
@@ -53,7 +59,19 @@ def package_version() -> str:
         return tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["version"]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_of(argv: list[str]) -> str | None:
+    """The subcommand word of ``argv`` (the first word that is not an option or an option's value), if any."""
+    words = iter(argv)
+    for word in words:
+        if word in _GLOBAL_WITH_VALUE:
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole ``cs-dojo`` parser, or, for a known ``command``, one holding only the module that serves it."""
     parser = argparse.ArgumentParser(
         prog="cs-dojo",
         description="CS Dojo — カスタマーサクセス研修の教材・採点ツール (trainer CLI)",
@@ -65,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="講座ワークスペース (コマンドの後の -C と同じ)")
     parser.add_argument("--debug", action="store_true", help="エラーのときにトレースバックも表示する")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    modules = [name for name, commands in COMMAND_MODULES.items() if command in commands] or list(COMMAND_MODULES)
+    for name in modules:
         importlib.import_module(name).register(sub)
     return parser
 
@@ -93,7 +112,7 @@ def _describe(exc: BaseException) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(command_of(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

@@ -88,3 +88,32 @@ def test_user_errors_are_one_line_without_a_traceback(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "cs_helpers.cli", "data", "regenerate", "--out",
                            str(blocker / "sub")], capture_output=True, text=True)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr and "エラー" in proc.stderr, proc.stderr
+
+
+def test_each_command_is_served_by_the_module_the_table_names():
+    """`cs-dojo COMMAND` imports only the module that `cli.COMMAND_MODULES` names for it: the table must say exactly
+    what each module registers, or a command would be missing from its own parser."""
+    import importlib
+    for name, commands in cli.COMMAND_MODULES.items():
+        sub = argparse.ArgumentParser().add_subparsers()
+        importlib.import_module(name).register(sub)
+        assert tuple(sub.choices) == commands, name
+    whole = set(_subparsers(cli.build_parser()))
+    assert whole == {c for commands in cli.COMMAND_MODULES.values() for c in commands}
+    for command in whole:
+        assert command in _subparsers(cli.build_parser(command))
+
+
+@pytest.mark.parametrize("argv, expected", [(["grade", "01"], "grade"), (["-C", "grade", "report"], "report"),
+                                            (["--course-dir", "x", "health", "check"], "health"),
+                                            (["--debug", "answers"], "answers"), (["--help"], None), ([], None)])
+def test_the_command_word_is_found_after_global_options(argv, expected):
+    assert cli.command_of(argv) == expected
+
+
+def test_grade_does_not_import_the_analysis_stack():
+    """`cs-dojo grade` starts in a fraction of a second: pandas and SciPy stay unimported until a command needs them."""
+    code = ("import sys; from cs_helpers import cli; cli.build_parser('grade'); "
+            "print(sorted(m for m in ('pandas', 'scipy', 'numpy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -136,3 +136,44 @@ def test_cli_reports_course_errors_without_traceback(tmp_path, capsys):
     assert main(["grade", "00_sample", "--course-dir", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert "講座ワークスペースではありません" in err and "Traceback" not in err
+
+
+def test_failure_reason_comes_from_the_exception_not_the_log_text():
+    """A failed worker run is explained by the exception that stopped it (nbgrader only logs it); a log that merely
+    mentions an error name, e.g. a learner printing "DeadKernelError", does not change the verdict."""
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from nbgrader.preprocessors.execute import UnresponsiveKernelError
+    from sqlalchemy.exc import OperationalError
+
+    from cs_helpers.course.grading.worker import failure_reason
+    noisy_log = "print('DeadKernelError MemoryError CellTimeoutError')\nValueError: boom"
+    assert failure_reason(DeadKernelError("Kernel died"), noisy_log)[0] == "kernel"
+    assert failure_reason(UnresponsiveKernelError(), noisy_log)[0] == "timeout"
+    assert failure_reason(CellTimeoutError("slow"), noisy_log)[0] == "timeout"
+    assert failure_reason(MemoryError(), noisy_log)[0] == "memory"
+    assert failure_reason(OperationalError("SELECT 1", {}, Exception("locked")), noisy_log)[0] == "nbgrader"
+    kind, reason = failure_reason(KeyError("q1_test"), noisy_log)
+    assert kind == "nbgrader" and "KeyError" in reason and "q1_test" in reason
+    assert failure_reason(None, noisy_log) == ("nbgrader", "nbgrader could not grade the submission: ValueError: boom")
+
+
+def test_gradebook_engines_are_shared_inside_the_block_and_restored_after(tmp_path):
+    import nbgrader.api as api
+    from nbgrader.api import Gradebook
+
+    from cs_helpers.course.grading.store import reused_gradebook_engines
+    url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    original = api.create_engine
+    with reused_gradebook_engines(throwaway=True):
+        with Gradebook(url, "c") as first:
+            first.add_student("s1")
+        with Gradebook(url, "c") as second:
+            assert second.engine is first.engine
+            assert [s.id for s in second.students] == ["s1"]
+            with second.engine.connect() as conn:
+                assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 0  # OFF: a throwaway copy
+    assert api.create_engine is original
+    with reused_gradebook_engines():
+        with Gradebook(url, "c") as third, third.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() != 0  # the real gradebook keeps its default
+            assert [s.id for s in third.students] == ["s1"]

@@ -21,10 +21,14 @@ def warm() -> None:
         exporter.register_preprocessor(pp)
 
     # Measured: without the lines below every forked worker re-did these first-use costs itself (~0.1-0.15 s of CPU
-    # per learner): jupyter_client imports ipykernel.kernelspec (and with it IPython) to find the native kernel, the
+    # per learner): jupyter_client imports ipykernel.kernelspec and IPython to find the native kernel, the
     # course config imports our preprocessors, and nbformat compiles its notebook schema validator on first use.
     import ipykernel.kernelspec  # noqa: F401
+    import IPython.paths  # noqa: F401 - jupyter_client's kernel-spec lookup imports it: the whole IPython package
     import nbformat
+    import sqlalchemy.dialects.sqlite  # noqa: F401 - the dialect of the worker's gradebook copy, imported on connect
+
+    import cs_helpers.paths  # noqa: F401
     from nbformat.validator import get_validator
 
     import cs_helpers.course.preprocessors  # noqa: F401

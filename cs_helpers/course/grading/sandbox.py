@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -125,7 +126,40 @@ def kill_tree(token: str, pid: int | None) -> None:
             proc.kill()
         except psutil.Error:
             pass
-    psutil.wait_procs(victims, timeout=5)
+    # Wait until each is gone or a zombie: a killed process holds nothing but its PID entry, and reaping an orphan
+    # is init's job, which some container inits do only every second or two (psutil.wait_procs would wait for it).
+    deadline = time.monotonic() + 5
+    while any(_alive(proc) for proc in victims) and time.monotonic() < deadline:
+        time.sleep(0.005)
+
+
+def reap_children() -> None:
+    """Kill this process's own descendants (its kernel) and reap its direct children, so none outlives it."""
+    import psutil
+    try:
+        children = psutil.Process().children(recursive=True)
+    except psutil.Error:
+        return
+    for proc in children:
+        try:
+            proc.kill()
+        except psutil.Error:
+            pass
+    for proc in children:
+        try:
+            os.waitpid(proc.pid, 0)
+        except ChildProcessError:  # not a direct child: its parent (or init) reaps it
+            pass
+        except OSError:
+            pass
+
+
+def _alive(proc) -> bool:
+    import psutil
+    try:
+        return proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
 
 
 def font_cache_files() -> list[Path]:

@@ -53,8 +53,8 @@ from ..common import CourseError, course_lock, course_root, iter_files, read_gra
 from .logs import FAILED, GRADED, NOTED, SKIPPED, GradeReport, Outcome, write_logs
 from .sandbox import MODES, SandboxUnavailable, font_cache_files, kill_tree, resolve_isolation
 from .scores import definitions, nb_of, roleplay_cells, scores_from_autograded
-from .store import (backup_gradebook, gradebook_problem, graded_learners, make_template_db, store_grades,
-                    submission_timestamp)
+from .store import (backup_gradebook, gradebook_problem, graded_learners, make_template_db, reused_gradebook_engines,
+                    store_grades, submission_timestamp)
 from .worker import _worker_main, load_config, make_work_dirs, skip_slow_iri_checker
 
 DEFAULT_TIMEOUT = 900
@@ -179,7 +179,8 @@ def grade_assignment(*, course_dir: str | Path = ".", assignment: str, workers: 
                        workers=workers, timeout=timeout, memory_mb=memory_mb, cell_timeout=cell_timeout,
                        isolation=isolation.level, bwrap=isolation.bwrap, backup=backup,
                        roleplay=roleplay_cells(root, assignment))
-            outcomes += _run_jobs(run, jobs, progress, mp)
+            with reused_gradebook_engines():
+                outcomes += _run_jobs(run, jobs, progress, mp)
         outcomes.sort(key=lambda o: o.learner)
         write_logs(root, assignment, outcomes)
     return GradeReport(assignment, outcomes, time.perf_counter() - started, workers, backup, isolation.level,

@@ -17,7 +17,8 @@ import traceback
 from pathlib import Path
 
 from ..common import CONFIG_NAME, cell_source, nbgrader_meta
-from .sandbox import SANDBOX, bwrap_argv, limit_resources, worker_env
+from .store import reused_gradebook_engines
+from .sandbox import SANDBOX, bwrap_argv, limit_resources, reap_children, worker_env
 
 DUPLICATE_NOTE = ("**採点メモ**: 採点対象のセル `{gid}` が提出物に {n} 個ありました (コピー＆貼り付けでできることが"
                   "あります)。採点には {which} を使い、残りは普通のセルとして実行しました。"
@@ -139,6 +140,7 @@ def _worker_main(job: dict, go=None) -> None:
     except BaseException as exc:  # noqa: BLE001 - everything must end up in result.json
         result = {"status": "error", "reason": f"{type(exc).__name__}: {exc}", "trace": traceback.format_exc()[-3000:]}
     finally:
+        reap_children()
         tmp = work / "result.json.tmp"
         tmp.write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
         os.replace(tmp, work / "result.json")
@@ -166,21 +168,50 @@ def _sandboxed_kernel(job: dict, work: Path, sub_dir: Path, cfg) -> None:
         "interrupt_mode": "message", "metadata": {"debugger": False}}), encoding="utf-8")
 
 
-class _Prestarted:
-    """The kernel a worker started before its turn (see ``_worker_main``); used once by ``PrestartedExecute``."""
+class _WorkerState:
+    """What this worker's nbgrader run left for ``_grade``: the kernel started before its turn (used once by
+    ``_execute_class``) and the exception that failed the submission, if one did (nbgrader only logs it)."""
     km = None
+    failure: BaseException | None = None
 
 
-def _prestarted_execute():
-    """nbgrader's ``Execute`` running the notebook on the kernel this worker already started."""
+def _execute_class():
+    """nbgrader's ``Execute`` that runs the notebook on the kernel this worker may have started already, and keeps
+    the exception that stopped the run (nbgrader's converter logs it and raises a bare ``NbGraderException``)."""
     from nbgrader.preprocessors import Execute
 
-    class PrestartedExecute(Execute):
+    class WorkerExecute(Execute):
         def preprocess(self, nb, resources=None, km=None):
-            km, _Prestarted.km = _Prestarted.km, None
-            return super().preprocess(nb, resources, km=km)
+            km, _WorkerState.km = _WorkerState.km, None
+            try:
+                return super().preprocess(nb, resources, km=km)
+            except BaseException as exc:
+                _WorkerState.failure = _WorkerState.failure or exc
+                raise
 
-    return PrestartedExecute
+    return WorkerExecute
+
+
+def _autograde_class():
+    """nbgrader's ``Autograde`` that keeps the exception a step raised before execution (reading, the database)."""
+    from nbgrader.converters.autograde import Autograde
+
+    class WorkerAutograde(Autograde):
+        def init_assignment(self, *args, **kwargs):
+            try:
+                return super().init_assignment(*args, **kwargs)
+            except BaseException as exc:
+                _WorkerState.failure = _WorkerState.failure or exc
+                raise
+
+        def convert_single_notebook(self, *args, **kwargs):
+            try:
+                return super().convert_single_notebook(*args, **kwargs)
+            except BaseException as exc:
+                _WorkerState.failure = _WorkerState.failure or exc
+                raise
+
+    return WorkerAutograde
 
 
 def _start_kernel(cfg, kernel_name: str, cwd: Path) -> None:
@@ -188,7 +219,7 @@ def _start_kernel(cfg, kernel_name: str, cwd: Path) -> None:
     from jupyter_core.utils import run_sync
     km = AsyncKernelManager(kernel_name=kernel_name, config=cfg)
     run_sync(km.start_kernel)(extra_arguments=["--HistoryManager.hist_file=:memory:"], cwd=str(cwd))
-    _Prestarted.km = km
+    _WorkerState.km = km
 
 
 def _grade(job: dict, work: Path, go=None) -> dict:
@@ -197,6 +228,7 @@ def _grade(job: dict, work: Path, go=None) -> dict:
     import nbformat
     from nbgrader.converters.autograde import Autograde
     from nbgrader.converters.base import NbGraderException
+    from nbgrader.preprocessors import Execute
     from nbgrader.coursedir import CourseDirectory
 
     learner, assignment = job["learner"], job["assignment"]
@@ -261,11 +293,10 @@ def _grade(job: dict, work: Path, go=None) -> dict:
     cfg.KernelManager.transport = "ipc"
     cfg.KernelManager.ip = str(work / "box" / "runtime" / "kernel")
     cfg.KernelManager.connection_file = str(work / "box" / "runtime" / "kernel.json")
+    steps = list(cfg.Autograde.get("autograde_preprocessors", Autograde.autograde_preprocessors.default_value))
+    cfg.Autograde.autograde_preprocessors = [_execute_class() if s is Execute else s for s in steps]
     if go is not None:
-        from nbgrader.preprocessors import Execute
-        steps = list(cfg.Autograde.get("autograde_preprocessors", Autograde.autograde_preprocessors.default_value))
         if Execute in steps:
-            cfg.Autograde.autograde_preprocessors = [_prestarted_execute() if s is Execute else s for s in steps]
             kernel = (nbformat.read(str(next(src_dir.glob("*.ipynb"))), as_version=4).metadata
                       .get("kernelspec", {}).get("name") or "python3")
             _start_kernel(cfg, kernel, sub_dir)
@@ -275,17 +306,17 @@ def _grade(job: dict, work: Path, go=None) -> dict:
             if os.getppid() != parent:  # the run was abandoned before this worker's turn
                 os._exit(1)
         job["t0"] = time.perf_counter()
-    coursedir = CourseDirectory(config=cfg)
-    converter = Autograde(coursedir=coursedir, config=cfg)
-    converter.force = True
-    os.chdir(course)
-    timings["prepared"] = time.perf_counter() - job["t0"]
-    try:
-        converter.start()
-    except NbGraderException:
-        log = (work / "nbgrader.log").read_text(encoding="utf-8", errors="replace")
-        return {"status": "error", "kind": _classify(log), "reason": _summarise(log), "restored": restored,
-                "notes": notes}
+    with reused_gradebook_engines(throwaway=True):  # this worker's private copy: one engine, no waits for the disk
+        converter = _autograde_class()(coursedir=CourseDirectory(config=cfg), config=cfg)
+        converter.force = True
+        os.chdir(course)
+        timings["prepared"] = time.perf_counter() - job["t0"]
+        try:
+            converter.start()
+        except NbGraderException:
+            log = (work / "nbgrader.log").read_text(encoding="utf-8", errors="replace")
+            kind, reason = failure_reason(_WorkerState.failure, log)
+            return {"status": "error", "kind": kind, "reason": reason, "restored": restored, "notes": notes}
     out_dir = course / "autograded" / learner / assignment
     if not out_dir.is_dir():
         return {"status": "error", "kind": "nbgrader", "reason": "nbgrader wrote no autograded notebook",
@@ -294,32 +325,30 @@ def _grade(job: dict, work: Path, go=None) -> dict:
     return {"status": "ok", "autograded": str(out_dir), "restored": restored, "notes": notes, "timings": timings}
 
 
-_KINDS = [
-    ("DeadKernelError", "kernel", "the kernel died while running the notebook (カーネルが停止しました: os.kill, "
-                                  "os._exit やメモリ不足など)"),
-    ("Kernel died", "kernel", "the kernel died while running the notebook (カーネルが停止しました)"),
-    ("UnresponsiveKernelError", "timeout", "the kernel stopped responding (カーネルが応答しません)"),
-    ("CellTimeoutError", "timeout", "a cell kept running past the per-cell timeout and could not be interrupted "
-                                    "(セルが制限時間内に終わらず、中断もできませんでした)"),
-    ("MemoryError", "memory", "memory limit exceeded (メモリ上限を超えました)"),
-    ("NotJSONError", "notebook", "not a valid notebook (ノートブックとして読めません)"),
-    ("OperationalError", "nbgrader", "the grading database copy failed (採点用データベースのエラー)"),
-]
-
-
-def _classify(log: str) -> str:
-    for needle, kind, _ in _KINDS:
-        if needle in log:
-            return kind
-    return "nbgrader"
-
-
-def _summarise(log: str) -> str:
-    for needle, _, text in _KINDS:
-        if needle in log:
-            return text
+def failure_reason(exc: BaseException | None, log: str = "") -> tuple[str, str]:
+    """``(kind, reason)`` of a failed nbgrader run, from the exception that stopped it (see ``_WorkerState.failure``)."""
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from nbformat.reader import NotJSONError
+    from nbgrader.preprocessors.execute import UnresponsiveKernelError
+    from sqlalchemy.exc import OperationalError
+    kinds = [
+        (DeadKernelError, "kernel", "the kernel died while running the notebook (カーネルが停止しました: os.kill, "
+                                    "os._exit やメモリ不足など)"),
+        (UnresponsiveKernelError, "timeout", "the kernel stopped responding (カーネルが応答しません)"),
+        (CellTimeoutError, "timeout", "a cell kept running past the per-cell timeout and could not be interrupted "
+                                      "(セルが制限時間内に終わらず、中断もできませんでした)"),
+        (MemoryError, "memory", "memory limit exceeded (メモリ上限を超えました)"),
+        (NotJSONError, "notebook", "not a valid notebook (ノートブックとして読めません)"),
+        (OperationalError, "nbgrader", "the grading database copy failed (採点用データベースのエラー)"),
+    ]
+    for cls, kind, text in kinds:
+        if isinstance(exc, cls):
+            return kind, text
+    if exc is not None:
+        return "nbgrader", f"nbgrader could not grade the submission: {type(exc).__name__}: {str(exc)[:300]}"
     errors = [line for line in log.splitlines() if "Error" in line or "error" in line]
-    return "nbgrader could not grade the submission: " + (errors[-1].strip()[:300] if errors else "see the log")
+    return "nbgrader", "nbgrader could not grade the submission: " + (errors[-1].strip()[:300] if errors else
+                                                                       "see the log")
 
 
 # ----------------------------------------------------------------------------------------------------------------
