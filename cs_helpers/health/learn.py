@@ -600,10 +600,28 @@ def recency_weights(cutoffs, half_life_days: float | None = HALF_LIFE_DAYS) -> n
     return 0.5 ** (age / float(half_life_days))
 
 
+def standardise_per_cutoff(frame: pd.DataFrame, signals: Sequence[str], cutoff: str = "cutoff") -> pd.DataFrame:
+    """``frame`` with each numeric signal replaced by its z-score among the rows of the same cutoff
+    ((x - mean) / sd over that cutoff's accounts; missing stays missing, a constant column becomes 0).
+
+    This is how the course's hand-weighted score compares an account with its peers on the same date. It reads
+    no label and no other cutoff, so it leaks nothing across the time split.
+    """
+    out = frame.copy()
+    groups = pd.to_datetime(frame[cutoff]).to_numpy()
+    for s in signals:
+        x = pd.Series(_numeric_values(frame, s), index=frame.index)
+        g = x.groupby(groups)
+        mean, sd = g.transform("mean"), g.transform(lambda v: v.std(ddof=0))
+        out[s] = ((x - mean) / sd.where(sd > 0)).where(sd > 0, 0.0).where(x.notna())
+    return out
+
+
 def validate_over_time(frame: pd.DataFrame, *, split, horizon_days: int, signals: Sequence[str] = (),
                        categories: Sequence[str] = (), label: str = "churned", cutoff: str = "cutoff",
                        directions: Mapping[str, object] | None = None, test_cutoffs=None,
-                       half_life_days: float | None = HALF_LIFE_DAYS, **options) -> Validation:
+                       half_life_days: float | None = HALF_LIFE_DAYS, per_cutoff: bool = False,
+                       **options) -> Validation:
     """Train on cutoffs whose outcome window had closed by ``split`` (cutoff + horizon <= split) and test on
     cutoffs on or after ``split``: what a team could really have done on the split date.
 
@@ -615,6 +633,11 @@ def validate_over_time(frame: pd.DataFrame, *, split, horizon_days: int, signals
     Training rows are weighted by recency (``recency_weights``: half-life ``half_life_days``, ``None`` = equal
     weights), because what predicted churn last year predicts next quarter's churn better than what predicted
     it three years ago. The weights depend only on the training cutoffs, never on the test rows.
+
+    ``per_cutoff=True`` fits and scores each numeric signal as a z-score among the accounts of its own cutoff
+    (``standardise_per_cutoff``), as the hand-weighted score does: a holiday month that lowers everyone's usage
+    then moves no one. The points table's levels are then in standard deviations from that date's mean.
+    ``frame`` of the result keeps the original values.
     """
     split = pd.Timestamp(split)
     c = pd.to_datetime(frame[cutoff])
@@ -624,18 +647,19 @@ def validate_over_time(frame: pd.DataFrame, *, split, horizon_days: int, signals
         test_mask = test_mask & c.isin(pd.to_datetime(pd.Index(list(test_cutoffs)))).to_numpy()
     if not train_mask.any() or not test_mask.any():
         raise ValueError(f"{split.date()} の前に結果の確定した時点と、後の時点の両方が必要です。分ける日付を見直してください。")
-    train, test = frame[train_mask], frame[test_mask]
+    fit_frame = standardise_per_cutoff(frame, signals, cutoff) if per_cutoff else frame
+    train, test = fit_frame[train_mask], fit_frame[test_mask]
     sw = recency_weights(c[train_mask], half_life_days)
     card = learn_scorecard(train, signals=signals, categories=categories, label=label, directions=directions,
                            sample_weight=sw, **options)
-    out = test.copy()
+    out = frame[test_mask].copy()
     out["learned_score"] = card.score(test).to_numpy()
     out["learned_prob"] = card.probability(scores=out["learned_score"].to_numpy())
     out["fold"] = 0
     y = _label_array(test, label)
     record = {"fold": 0, "train_index": train.index, "test_index": test.index,
               "train_cutoffs": sorted(pd.unique(c[train_mask])), "test_cutoffs": sorted(pd.unique(c[test_mask])),
-              "half_life_days": half_life_days, **_metrics(y, out["learned_score"].to_numpy())}
+              "half_life_days": half_life_days, "per_cutoff": bool(per_cutoff), **_metrics(y, out["learned_score"].to_numpy())}
     return Validation("time", out, [record], card, label)
 
 
