@@ -156,15 +156,23 @@ def make_work_dirs(work: Path) -> None:
         (work / sub).mkdir(parents=True, exist_ok=True)
 
 
-def _sandboxed_kernel(job: dict, work: Path, sub_dir: Path, cfg) -> None:
-    """Make nbgrader start this worker's kernel inside the sandbox (it talks over Unix sockets in ``box/runtime``)."""
-    box = work / "box"
+# ipykernel without its debugger: grading never attaches one, and importing debugpy costs every kernel ~0.05 s of CPU
+# (a fifth of its start-up). A ``None`` entry in ``sys.modules`` is how ipykernel sees "debugpy is not installed".
+KERNEL_COMMAND = [sys.executable, "-c", "import sys; sys.modules['debugpy'] = None; "
+                                        "from ipykernel.kernelapp import launch_new_instance; launch_new_instance()",
+                  "-f", "{connection_file}"]
+
+
+def _grading_kernel(job: dict, work: Path, sub_dir: Path) -> None:
+    """The kernel spec nbgrader starts for this worker: inside the sandbox at that level (talking over Unix sockets
+    in ``box/runtime``), a plain process otherwise; ``JUPYTER_PATH`` points at it (``sandbox.worker_env``)."""
     spec = work / "kernelspec" / "kernels" / "python3"
     spec.mkdir(parents=True, exist_ok=True)
-    argv = bwrap_argv(job["bwrap"], writable=[box, sub_dir], cwd=sub_dir,
-                      command=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"])
+    argv = KERNEL_COMMAND
+    if job["isolation"] == SANDBOX:
+        argv = bwrap_argv(job["bwrap"], writable=[work / "box", sub_dir], cwd=sub_dir, command=KERNEL_COMMAND)
     (spec / "kernel.json").write_text(json.dumps({
-        "argv": argv, "display_name": "Python 3 (ipykernel, CS Dojo grading sandbox)", "language": "python",
+        "argv": argv, "display_name": "Python 3 (ipykernel, CS Dojo grading)", "language": "python",
         "interrupt_mode": "message", "metadata": {"debugger": False}}), encoding="utf-8")
 
 
@@ -286,8 +294,7 @@ def _grade(job: dict, work: Path, go=None) -> dict:
     # the parent kills this worker's whole process tree afterwards, so waiting for a polite kernel exit is wasted time
     cfg.Execute.shutdown_kernel = "immediate"
     cfg.Autograde.create_student = True
-    if job["isolation"] == SANDBOX:
-        _sandboxed_kernel(job, work, sub_dir, cfg)
+    _grading_kernel(job, work, sub_dir)
     # Unix sockets in the worker's own folder at both levels: no TCP port another learner's kernel could try, and
     # measured faster than jupyter_client's TCP default
     cfg.KernelManager.transport = "ipc"
