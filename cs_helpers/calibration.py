@@ -126,6 +126,121 @@ def assign_touch(accounts: pd.DataFrame, capacity_hours: float, *,
     return table
 
 
+
+# --- exercise 03 問2・問3: capacity cases -------------------------------------------------------------------
+
+RENEWAL_WINDOW_DAYS = 180   # a renewal this close to the snapshot puts an account first in line for high touch
+HIGH_SAVING = DEFAULT_HOURS["high"] - DEFAULT_HOURS["low"]   # hours saved by one high → low move
+
+
+def _snapshot() -> pd.Timestamp:
+    from .data import SNAPSHOT
+    return pd.Timestamp(SNAPSHOT)
+
+
+def _high_order(high: pd.DataFrame, asof: pd.Timestamp, window_days: int) -> list[str]:
+    """Rule-high accounts in the order they get a high-touch slot: renewing within the window first, then by
+    ARR (larger first), complexity (higher first), account_id."""
+    soon = ((high["renewal_date"] - asof).dt.days <= window_days) & (high["renewal_date"] >= asof)
+    order = high.assign(_late=~soon).sort_values(["_late", "arr_jpy", "complexity", "account_id"],
+                                                  ascending=[True, False, False, True])
+    return [str(a) for a in order["account_id"]]
+
+
+def capacity_case(accounts: pd.DataFrame, seed: int, *, window_days: int = RENEWAL_WINDOW_DAYS,
+                  hours: Mapping[str, float] | None = None) -> tuple[str, int]:
+    """One learner's capacity case for exercise 03 問2・問3: ``(csm_id, capacity_hours)``.
+
+    The CSM has at least 6 continuing accounts the rule puts on high touch; the whole-hour capacity leaves room
+    for ``k`` of them (2 ≤ k ≤ n − 2, the rest on low touch, nothing else changed), and for that ``k`` the
+    renewal-first order keeps a different set than ARR order alone (so ``assign_touch`` does not answer 問3).
+    The capacity is at least 0.05 h away from the limits of ``k`` so that rounding never decides the answer."""
+    hours = {**DEFAULT_HOURS, **(hours or {})}
+    saving = hours["high"] - hours["low"]
+    asof = _snapshot()
+    cases = []
+    for csm in sorted(accounts["csm_id"].astype(str).unique()):
+        book = accounts[(accounts["csm_id"].astype(str) == csm) & ~accounts["churned"].astype(bool)]
+        table = touch_table(book)
+        high = table[table["rule_touch"] == "high"]
+        n = len(high)
+        if n < 6:
+            continue
+        need = capacity_needed(table["rule_touch"], hours)
+        by_arr = [str(a) for a in high.sort_values(["arr_jpy", "complexity", "account_id"],
+                                                   ascending=[False, False, True])["account_id"]]
+        first = _high_order(high, asof, window_days)
+        for k in range(2, n - 1):
+            if set(first[:k]) == set(by_arr[:k]):
+                continue
+            low = need - saving * (n - k)   # the smallest capacity that keeps k accounts on high touch
+            caps = [c for c in range(int(np.ceil(low)), int(np.floor(low + saving)) + 1)
+                    if c - low >= 0.05 and low + saving - c >= 0.05]
+            cases += [(csm, c) for c in caps]
+    if not cases:
+        raise ValueError("工数の題材を作れる担当CSMが見つかりません。データを確認してください。")
+    csm, cap = cases[int(np.random.default_rng(seed).integers(len(cases)))]
+    return csm, int(cap)
+
+
+def capacity_levers(book: pd.DataFrame, capacity_hours: float, seed: int, *,
+                    hours: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """Five measures for exercise 03 問2, each judged on its own: does the rule-based plan fit in
+    ``capacity_hours`` after it? Columns: ``id`` (P1–P5, shuffled by ``seed``), ``打ち手`` (the text), ``kind``,
+    ``count`` (accounts moved or handed over; for ``mixed`` the high-touch ones; for ``high_hours`` and
+    ``tech_zero`` the accounts of that touch model) and ``value`` (new hours
+    per high-touch account for ``high_hours``, else NaN).
+
+    Kinds: ``high_to_low`` (the k smallest-ARR high-touch accounts move to low), ``handover`` (they go to a new
+    CSM), ``mixed`` (every low-touch account moves to tech, plus k high → low) or, when low → tech alone can close
+    the gap, ``low_to_tech`` (the k smallest-ARR low-touch accounts move to tech), ``high_hours`` (fewer hours per
+    high-touch account), ``tech_zero`` (no tech touch at all). The first four sit one step either side of the
+    point where they close the gap (which side is random), so each must be worked out; the fifth is whatever the
+    data says (almost never enough: the hours are not in tech touch)."""
+    hours = {**DEFAULT_HOURS, **(hours or {})}
+    rule = touch_table(book)["rule_touch"]
+    n = {t: int((rule == t).sum()) for t in TOUCH_MODELS}
+    gap = capacity_needed(rule, hours) - float(capacity_hours)
+    if gap <= 0:
+        raise ValueError("工数は上限に収まっています。打ち手を考える必要はありません。")
+    rng = np.random.default_rng(seed)
+    rows: list[tuple[str, str, int, float]] = []
+
+    def boundary(need: float, per: float, lowest: int, most: int) -> int:
+        m = int(np.ceil(need / per - 1e-9))          # fewest accounts that close what is left of the gap
+        k = max(lowest, m - int(rng.integers(2)))
+        if abs(k * per - need) < 0.05:                # never let rounding decide
+            k += 1
+        return min(k, most)
+
+    k = boundary(gap, hours["high"] - hours["low"], 1, n["high"])
+    rows.append((f"ハイタッチの顧客のうち、ARRの小さい方から{k}社をロータッチに移す", "high_to_low", k, float("nan")))
+    k = boundary(gap, hours["high"], 1, n["high"])
+    rows.append((f"ハイタッチの顧客のうち、ARRの小さい方から{k}社を、新しく入るCSMに引き継ぐ", "handover", k,
+                 float("nan")))
+    rest = gap - n["low"] * (hours["low"] - hours["tech"])
+    if rest > 0:     # every low-touch account to tech is not enough on its own: add k high → low moves
+        k = boundary(rest, hours["high"] - hours["low"], 1, n["high"])
+        rows.append((f"ロータッチの{n['low']}社をすべてテックタッチに移す。あわせて、ハイタッチのARRの小さい方から"
+                     f"{k}社をロータッチに移す", "mixed", k, float("nan")))
+    else:            # low → tech alone can close the gap: j of them
+        k = boundary(gap, hours["low"] - hours["tech"], 1, n["low"])
+        rows.append((f"ロータッチの顧客のうち、ARRの小さい方から{k}社をテックタッチに移す", "low_to_tech", k,
+                     float("nan")))
+    best = hours["high"] - gap / n["high"]           # the highest new hours that still closes the gap
+    value = float(np.floor((best - 1e-9) / 0.5) * 0.5 + 0.5 * int(rng.integers(2)))
+    value = min(max(value, 0.5), hours["high"] - 0.5)
+    if abs((hours["high"] - value) * n["high"] - gap) < 0.05:
+        value = max(0.5, value - 0.5)
+    rows.append((f"ハイタッチの定例を隔月にして、ハイタッチ{n['high']}社の1社あたりの工数を{value:g}時間にする", "high_hours",
+                 n["high"], value))
+    rows.append((f"テックタッチ{n['tech']}社へのメール配信とヘルプ記事の案内をやめ、テックタッチの工数を0にする", "tech_zero",
+                 n["tech"], float("nan")))
+    order = rng.permutation(len(rows))
+    out = pd.DataFrame([rows[i] for i in order], columns=["打ち手", "kind", "count", "value"])
+    out.insert(0, "id", [f"P{i + 1}" for i in range(len(out))])
+    return out
+
 # --- responsibility scope and impossible processes (無理ゲー) ---------------------------------------------
 
 SERVICE, OPERATION = "サービス", "業務"

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from typing import Iterable, Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 LABELS = ("導入目的", "利用用途")
@@ -79,6 +80,89 @@ def who_to_ask(matrix: pd.DataFrame, label: str) -> str:
         raise ValueError(f"話題「{label}」についてのメモがまだありません。")
     return str(col.idxmax())
 
+
+
+# --- exercise 02 問2: reading one industry's table --------------------------------------------------------------
+
+CLAIM_MIN_NOTES = 5   # a rate from fewer notes than this is too thin to compare or to call high
+CLAIM_KINDS = ("none", "never_clear", "best", "above_all", "below_all", "half")
+_CLAIM_TEXT = {
+    "none": "{industry}では、{role}に{topic}を聞いたメモがまだ1件もありません。",
+    "never_clear": "{industry}では、{role}に{topic}を聞いたことはありますが、明確な答えは一度も返ってきていません。",
+    "best": "{industry}で{topic}をいちばん明確に答えているのは{role}です。",
+    "above_all": "{industry}の{role}は、{topic}について、全業界の同じ立場より明確に答えています。",
+    "below_all": "{industry}の{role}は、{topic}について、全業界の同じ立場ほどには明確に答えていません。",
+    "half": "{industry}の{role}は、{topic}を聞かれたメモの半分以上で明確に答えています。",
+}
+
+
+def industry_claims(notes: pd.DataFrame, accounts: pd.DataFrame, industry: str, seed: int) -> pd.DataFrame:
+    """Six statements about one industry's speaker-role × topic table, for exercise 02 問2.
+
+    ``notes`` is the whole hearing-notes table (the statements that compare with 全業界 use it). Columns: ``id``
+    (C1–C6, shuffled by ``seed``), ``文`` (the statement), ``kind`` (see ``CLAIM_KINDS``), ``role``, ``topic``.
+    Counts decide ``none`` / ``never_clear``; rates decide the others, and only from cells with
+    ``CLAIM_MIN_NOTES`` notes or more. Up to two statements are built where a quick reading misleads: a high rate
+    from a thin cell, "never clear" about a combination nobody asked, "nobody asked" about one that got only
+    unclear answers. Which statements the data supports is for the learner (and the hidden test) to work out."""
+    _require_columns(notes, ("account_id", "speaker_role", "label", "clarity"), "hearing_notes")
+    _require_columns(accounts, ("account_id", "industry"), "accounts")
+    ids = accounts.loc[accounts["industry"].astype(str) == str(industry), "account_id"]
+    sub = notes[notes["account_id"].isin(ids)]
+    if sub.empty:
+        raise ValueError(f"業界「{industry}」のヒアリングメモがありません。")
+    count, clear, rate = (answer_matrix(sub, value=v) for v in ("count", "clear", "clear_rate"))
+    overall = answer_matrix(notes)
+    rng = np.random.default_rng(seed)
+    cells = [(r, t) for r in SPEAKER_ROLES for t in LABELS]
+    n = {c: int(count.loc[c]) for c in cells}
+    traps = []
+    for c in cells:
+        r = rate.loc[c]
+        if 0 < n[c] < CLAIM_MIN_NOTES:
+            traps += [("half", c)] if r >= 0.5 else []
+            traps += [("above_all", c)] if r > overall.loc[c] else []
+            traps += [("below_all", c)] if r < overall.loc[c] else []
+            traps += [("best", c)] if r >= rate[c[1]].max() else []
+        traps += [("never_clear", c)] if n[c] == 0 else []
+        traps += [("none", c)] if n[c] > 0 and int(clear.loc[c]) == 0 else []
+    chosen = [traps[i] for i in sorted(rng.permutation(len(traps))[:2])]
+
+    def holds(kind: str, c: tuple) -> bool:   # only to balance the draw; the hidden test recomputes on its own
+        if kind == "none":
+            return n[c] == 0
+        if kind == "never_clear":
+            return n[c] > 0 and int(clear.loc[c]) == 0
+        if n[c] < CLAIM_MIN_NOTES:
+            return False
+        if kind == "half":
+            return bool(rate.loc[c] >= 0.5)
+        if kind == "above_all":
+            return bool(rate.loc[c] > overall.loc[c])
+        if kind == "below_all":
+            return bool(rate.loc[c] < overall.loc[c])
+        solid = [rate.loc[(r, c[1])] for r in SPEAKER_ROLES if n[(r, c[1])] >= CLAIM_MIN_NOTES]
+        return bool(rate.loc[c] >= max(solid))
+
+    pool = [(k, c) for k in CLAIM_KINDS for c in cells if (k, c) not in chosen]
+    yes = [p for p in pool if holds(*p)]
+    no = [p for p in pool if not holds(*p) and (p[0] not in ("none", "never_clear") or n[p[1]] < CLAIM_MIN_NOTES)]
+    for _ in range(int(rng.integers(1, 4))):   # 1–3 supported statements, a kind at a time so no kind dominates
+        kinds = sorted({k for k, _ in yes})
+        if not kinds:
+            break
+        kind = kinds[int(rng.integers(len(kinds)))]
+        same = [p for p in yes if p[0] == kind]
+        pick = same[int(rng.integers(len(same)))]
+        chosen.append(pick)
+        yes.remove(pick)
+    chosen += [no[i] for i in rng.permutation(len(no))[:6 - len(chosen)]]
+    rows = []
+    for i, j in enumerate(rng.permutation(len(chosen))):
+        kind, (role, topic) = chosen[j]
+        rows.append((f"C{i + 1}", _CLAIM_TEXT[kind].format(industry=industry, role=role, topic=topic), kind, role,
+                     topic))
+    return pd.DataFrame(rows, columns=["id", "文", "kind", "role", "topic"])
 
 _PURPOSE = re.compile(r"(たい|目的|ため|ように|減らし|増や|防ぎ|高め|なくし)")
 _USAGE = re.compile(r"(している|ている|使って|入力|共有|確認|送って|集めて|印刷|登録|拾って|書いて)")

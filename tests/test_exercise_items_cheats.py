@@ -27,11 +27,14 @@ ASSIGNMENTS = ["01_mindset", "02_customer_understanding", "03_expectation_calibr
 # numeric (or per-learner numeric-derived) answers per exercise
 NUMERIC_ITEMS = {
     "01_mindset": ["q3_logo_churn", "q4_grr"],
-    "02_customer_understanding": ["q2_matrix", "q6_change"],
-    "03_expectation_calibration": ["q1_change", "q2_hours", "q3_keep_high"],
+    "02_customer_understanding": ["q2_supported", "q6_change"],
+    "03_expectation_calibration": ["q1_change", "q2_fits", "q3_keep_high", "q3_renewal_kept"],
     "05_team_and_growth": ["q1_churn_rate", "q2_grr", "q3_ci", "q4_ops", "q5_assignment", "q6_payback",
                            "q6_balance", "q7_promotable"],
 }
+# answers that are sets of ids (C1, P1 ...) of a per-learner table: compared by what the ids stand for, since the
+# same ids name different statements for different learners
+ID_TABLES = {"q2_supported": ("Q2_CLAIMS", "文"), "q2_fits": ("Q2_OPTIONS", "打ち手")}
 
 
 def fixture(name: str) -> dict:
@@ -126,4 +129,8 @@ def test_numeric_items_vary_per_learner(name: str, monkeypatch, tmp_path: Path):
     assert os.environ["CS_DOJO_LEARNER_ID"] == learners[-1]
     for item in NUMERIC_ITEMS[name]:
         values = [_comparable(answers[who][item]) for who in learners]
+        if item in ID_TABLES:
+            table, text = ID_TABLES[item]
+            values = [frozenset(answers[who][table].set_index("id").loc[sorted(answers[who][item]), text])
+                      for who in learners]
         assert any(v != values[0] for v in values[1:]), f"{name} {item}: the same answer for {learners}"
