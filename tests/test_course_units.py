@@ -177,3 +177,43 @@ def test_gradebook_engines_are_shared_inside_the_block_and_restored_after(tmp_pa
         with Gradebook(url, "c") as third, third.engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA synchronous").scalar() != 0  # the real gradebook keeps its default
             assert [s.id for s in third.students] == ["s1"]
+
+
+def test_grade_settings_are_checked_with_file_line_and_fix(tmp_path, monkeypatch):
+    """c.CsDojoGrade is a traitlets Configurable: a misspelt name or a bad value stops the run naming the file and
+    line and what to write instead; good values and the defaults come through."""
+    from cs_helpers.course.grading.settings import grade_settings
+    monkeypatch.setenv("JUPYTER_CONFIG_PATH", str(tmp_path / "nothing-here"))
+    config = tmp_path / "nbgrader_config.py"
+    config.write_text("c = get_config()  # noqa\n", encoding="utf-8")
+    assert grade_settings(tmp_path) == {"timeout": 900, "memory_mb": 4096, "cell_timeout": 60, "sandbox": "auto"}
+    config.write_text("c = get_config()  # noqa\nc.Execute.timeout = 30\nc.CsDojoGrade.timeout = 120\n"
+                      "c.CsDojoGrade.sandbox = 'required'\n", encoding="utf-8")
+    assert grade_settings(tmp_path) == {"timeout": 120, "memory_mb": 4096, "cell_timeout": 30, "sandbox": "required"}
+    config.write_text("c = get_config()  # noqa\n\nc.CsDojoGrade.sandbx = 'required'\n", encoding="utf-8")
+    with pytest.raises(CourseError) as err:
+        grade_settings(tmp_path)
+    assert f"{config}:3" in str(err.value) and "c.CsDojoGrade.sandbox のことですか" in str(err.value)
+    config.write_text("c = get_config()  # noqa\nc.CsDojoGrade.sandbox = 'always'\n", encoding="utf-8")
+    with pytest.raises(CourseError) as err:
+        grade_settings(tmp_path)
+    assert f"{config}:2" in str(err.value) and "auto / required / off" in str(err.value)
+    config.write_text("c = get_config()  # noqa\nc.CsDojoGrade.memory_mb = 100\n", encoding="utf-8")
+    with pytest.raises(CourseError, match="256 以上"):
+        grade_settings(tmp_path)
+
+
+def test_skipping_the_slow_iri_checker_does_not_outlive_the_jsonschema_import():
+    """The speed fix keeps jsonschema from compiling rfc3987_syntax's grammar, but leaves the package importable for
+    the rest of the process (a trainer may call grade_assignment from a notebook)."""
+    import subprocess
+    import sys
+    code = ("import sys; from cs_helpers.course.grading.worker import skip_slow_iri_checker; skip_slow_iri_checker(); "
+            "import jsonschema, nbformat; from jsonschema import FormatChecker; "
+            "print('iri' in FormatChecker.checkers, 'rfc3987_syntax' in sys.modules); import rfc3987_syntax")
+    import importlib.util
+    if importlib.util.find_spec("rfc3987_syntax") is None:
+        pytest.skip("rfc3987_syntax is not installed here: nothing to skip")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr  # importable again afterwards
+    assert proc.stdout.split() == ["False", "False"]

@@ -309,7 +309,7 @@ def test_sandbox_command_hides_the_course_and_binds_only_what_grading_needs(tmp_
 
 
 def test_the_hub_requires_the_sandbox_even_over_a_course_file_that_says_auto(tmp_path, monkeypatch):
-    from cs_helpers.course.grading.scheduler import configured_sandbox
+    from cs_helpers.course.grading.settings import configured_sandbox
     repo = Path(__file__).resolve().parents[1]
     shutil.copyfile(repo / "grading" / "nbgrader_config.py", tmp_path / "nbgrader_config.py")
     monkeypatch.setenv("JUPYTER_CONFIG_PATH", str(tmp_path / "nothing-here"))

@@ -2,14 +2,16 @@
 
 Modules: ``scheduler`` (the trusted parent: what to grade, running workers, recording results), ``worker`` (the
 untrusted side: nbgrader on one submission in a private folder), ``sandbox`` (how a worker is isolated),
-``scores`` (scores recomputed by the parent), ``store`` (gradebook writes), ``logs`` (grading log and summary).
+``scores`` (scores recomputed by the parent), ``store`` (gradebook writes), ``logs`` (grading log and summary),
+``settings`` (``c.CsDojoGrade`` in ``nbgrader_config.py``, checked).
 
 How one submission is graded is described in ``scheduler``'s docstring.
 """
 from __future__ import annotations
 
 from .logs import GradeReport, Outcome, format_report, write_logs
-from .scheduler import DEFAULT_CELL_TIMEOUT, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, grade_assignment, submission_hash
+from .scheduler import grade_assignment, submission_hash
+from .settings import DEFAULT_CELL_TIMEOUT, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
 from .scores import definitions, scores_from_autograded
 from .worker import restore_missing_cells, skip_slow_iri_checker
 

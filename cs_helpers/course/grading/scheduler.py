@@ -52,14 +52,12 @@ from dataclasses import dataclass, field
 from ..common import CourseError, course_lock, course_root, iter_files, read_grading_log, say, source_notebooks
 from .logs import FAILED, GRADED, NOTED, SKIPPED, GradeReport, Outcome, write_logs
 from .sandbox import MODES, SandboxUnavailable, font_cache_files, kill_tree, resolve_isolation
+from .settings import grade_settings
 from .scores import definitions, nb_of, roleplay_cells, scores_from_autograded
 from .store import (backup_gradebook, gradebook_problem, graded_learners, make_template_db, reused_gradebook_engines,
                     store_grades, submission_timestamp)
-from .worker import _worker_main, load_config, make_work_dirs, skip_slow_iri_checker
+from .worker import _worker_main, make_work_dirs, skip_slow_iri_checker
 
-DEFAULT_TIMEOUT = 900
-DEFAULT_MEMORY_MB = 4096
-DEFAULT_CELL_TIMEOUT = 60
 _PRELOAD = ["cs_helpers.course.grading", "cs_helpers.course._warm", "nbgrader.converters.autograde", "nbgrader.api",
             "nbgrader.coursedir", "nbclient", "jupyter_client", "nbformat", "psutil"]
 
@@ -75,32 +73,6 @@ def submission_hash(folder: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-
-
-def configured_sandbox(root: Path) -> str:
-    """``c.CsDojoGrade.sandbox`` from every ``nbgrader_config.py`` nbgrader would read (Jupyter's config path, e.g.
-    the hub's ``JUPYTER_CONFIG_PATH``, and the course folder): the strictest value wins, so a course file copied
-    with ``auto`` cannot relax a machine-wide ``required``. Default ``auto``."""
-    from jupyter_core.paths import jupyter_config_path
-    values = []
-    for folder in [*jupyter_config_path(), str(root)]:
-        if (Path(folder) / "nbgrader_config.py").is_file():
-            value = load_config(Path(folder)).get("CsDojoGrade", {}).get("sandbox")
-            if value is not None:
-                values.append(str(value))
-    order = {"off": 0, "auto": 1, "required": 2}
-    unknown = [v for v in values if v not in order]
-    return unknown[0] if unknown else max(values, key=order.get, default="auto")
-
-
-def _grade_config(root: Path) -> dict:
-    cfg = load_config(root)
-    section = cfg.get("CsDojoGrade", {})
-    execute = cfg.get("Execute", {})
-    return {"timeout": int(section.get("timeout", DEFAULT_TIMEOUT)),
-            "memory_mb": int(section.get("memory_mb", DEFAULT_MEMORY_MB)),
-            "cell_timeout": int(execute.get("timeout", DEFAULT_CELL_TIMEOUT)),
-            "sandbox": configured_sandbox(root)}
 
 
 def regrade_command(root: Path, assignment: str, learner: str) -> str:
@@ -123,7 +95,7 @@ def grade_assignment(*, course_dir: str | Path = ".", assignment: str, workers: 
     root = course_root(course_dir)
     notebooks = [p.stem for p in source_notebooks(root, assignment)]
     _start_forkserver()  # imports nbgrader in the forkserver while this process does the same below
-    settings = _grade_config(root)
+    settings = grade_settings(root)
     timeout = int(timeout or settings["timeout"])
     memory_mb = int(memory_mb or settings["memory_mb"])
     cell_timeout = int(cell_timeout or settings["cell_timeout"])

@@ -34,9 +34,18 @@ def skip_slow_iri_checker() -> None:
     imports nbformat (the parent and the forkserver, i.e. both cores, before the first learner is graded). nbformat
     validates notebooks against draft 4 schemas, which have no such formats, so validation is unchanged. A ``None``
     entry in ``sys.modules`` makes the import raise ImportError, which jsonschema already treats as "not installed".
+
+    The entry lives only while jsonschema is imported here (it builds its format checkers then), so the rest of the
+    process, e.g. a trainer's notebook that called ``grade_assignment``, can still import ``rfc3987_syntax``.
     """
-    if "jsonschema" not in sys.modules:
-        sys.modules.setdefault("rfc3987_syntax", None)
+    if "jsonschema" in sys.modules or "rfc3987_syntax" in sys.modules:
+        return
+    sys.modules["rfc3987_syntax"] = None
+    try:
+        import jsonschema  # noqa: F401 - builds its format checkers now, without the IRI ones
+    finally:
+        if "rfc3987_syntax" in sys.modules and sys.modules["rfc3987_syntax"] is None:
+            del sys.modules["rfc3987_syntax"]
 
 
 def load_config(root: Path):
