@@ -203,7 +203,7 @@ def capacity_levers(book: pd.DataFrame, capacity_hours: float, seed: int, *,
     gap = capacity_needed(rule, hours) - float(capacity_hours)
     if gap <= 0:
         raise ValueError("工数は上限に収まっています。打ち手を考える必要はありません。")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng([seed, 3])   # a stream of its own: capacity_case draws from default_rng(seed)
     rows: list[tuple[str, str, int, float]] = []
 
     def boundary(need: float, per: float, lowest: int, most: int) -> int:

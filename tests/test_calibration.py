@@ -144,3 +144,61 @@ def test_plot_success_plan_draws_each_gate_without_font_warnings():
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert all(any(m.deliverable in t for t in texts) for m in GOOD_PLAN)
     matplotlib.pyplot.close(fig)
+
+
+# --- exercise 03 問2・問3 capacity cases ---------------------------------------------------------------------
+
+def _book(accounts, csm):
+    return accounts[(accounts["csm_id"] == csm) & ~accounts["churned"]]
+
+
+def _fits(book, capacity, option) -> bool:
+    rule = K.touch_table(book)["rule_touch"]
+    n = {t: int((rule == t).sum()) for t in K.TOUCH_MODELS}
+    save = {"high_to_low": 4.5 * option.count, "handover": 6.0 * option.count,
+            "mixed": 1.4 * n["low"] + 4.5 * option.count, "low_to_tech": 1.4 * option.count,
+            "high_hours": (6.0 - option.value) * n["high"], "tech_zero": 0.1 * n["tech"]}[option.kind]
+    return K.capacity_needed(rule) - save <= capacity + 1e-9
+
+
+def test_capacity_case_needs_judgement_beyond_assign_touch():
+    """Every case keeps 2..n-2 of n ≥ 6 high-touch accounts, only high → low moves, and renewal-first differs."""
+    accounts = load("accounts")
+    for seed in range(40):
+        csm, cap = K.capacity_case(accounts, seed)
+        assert type(cap) is int
+        plan = K.assign_touch(_book(accounts, csm), cap)
+        high = plan[plan["rule_touch"] == "high"]
+        kept = set(plan.loc[plan["assigned_touch"] == "high", "account_id"])
+        assert len(high) >= 6 and 2 <= len(kept) <= len(high) - 2
+        assert not (plan["assigned_touch"] == "tech").sum() > (plan["rule_touch"] == "tech").sum()
+        first = K._high_order(high, pd.Timestamp("2026-09-30"), K.RENEWAL_WINDOW_DAYS)
+        assert set(first[:len(kept)]) != kept
+        assert cap - plan.attrs["hours_used"] >= 0.05 and plan.attrs["hours_used"] + 4.5 - cap >= 0.05
+
+
+def test_capacity_levers_must_be_worked_out():
+    """Each measure closes the gap for some learners and not for others (tech_zero never here); no fixed guess of
+    ids passes more than 10 % of learners."""
+    accounts = load("accounts")
+    from cs_helpers.learner import learner_seed
+
+    seen, answers = {}, {}
+    for seed in [learner_seed("03_expectation_calibration", learner=f"learner_{i}") for i in range(120)]:
+        csm, cap = K.capacity_case(accounts, seed)
+        options = K.capacity_levers(_book(accounts, csm), cap, seed)
+        assert list(options["id"]) == [f"P{i}" for i in range(1, 6)]
+        fit = frozenset(o.id for o in options.itertuples() if _fits(_book(accounts, csm), cap, o))
+        answers[fit] = answers.get(fit, 0) + 1
+        for o in options.itertuples():
+            seen.setdefault(o.kind, set()).add(o.id in fit)
+    assert {k for k, v in seen.items() if v == {True, False}} >= {"high_to_low", "handover", "high_hours", "mixed"}
+    assert seen["tech_zero"] == {False}
+    assert max(answers.values()) / 120 < 0.10
+
+
+def test_capacity_levers_refuse_a_book_that_fits():
+    accounts = load("accounts")
+    csm, _ = K.capacity_case(accounts, 0)
+    with pytest.raises(ValueError, match="収まっています"):
+        K.capacity_levers(_book(accounts, csm), 10_000, 0)

@@ -175,3 +175,57 @@ def test_sorting_quiz_gives_feedback_only_when_complete():
 def test_sorting_quiz_rejects_inconsistent_answers():
     with pytest.raises(ValueError, match="選択肢"):
         U.sorting_quiz({"a": "x"}, U.LABELS, {"a": "予算"})
+
+
+# --- exercise 02 問2: statements about one industry's table -----------------------------------------------------
+
+def _claim_holds(notes, accounts, industry, claim, *, quick=False, overall=False) -> bool:
+    """What the data supports (quick: every rate trusted and never-asked read as 0; overall: the all-industry table
+    read instead of the industry's)."""
+    sub = notes if overall else notes[notes["account_id"].isin(
+        accounts.loc[accounts["industry"].astype(str) == industry, "account_id"])]
+    n, c, r = (U.answer_matrix(sub, value=v) for v in ("count", "clear", "clear_rate"))
+    every = U.answer_matrix(notes)
+    cell = (claim.role, claim.topic)
+    if quick:
+        r = r.fillna(0)
+        n = n.where(n >= U.CLAIM_MIN_NOTES, U.CLAIM_MIN_NOTES)
+        if claim.kind in ("none", "never_clear"):
+            return bool(r.loc[cell] == 0)
+    if claim.kind == "none":
+        return bool(n.loc[cell] == 0)
+    if claim.kind == "never_clear":
+        return bool(n.loc[cell] > 0 and c.loc[cell] == 0)
+    if n.loc[cell] < U.CLAIM_MIN_NOTES:
+        return False
+    x = r.loc[cell]
+    return bool({"half": x >= 0.5, "above_all": x > every.loc[cell], "below_all": x < every.loc[cell],
+                 "best": x >= r.loc[n[claim.topic] >= U.CLAIM_MIN_NOTES, claim.topic].max()}[claim.kind])
+
+
+def test_industry_claims_cannot_be_passed_by_a_quick_reading(notes):
+    """Six shuffled statements per learner; neither trusting thin cells, nor reading the all-industry table, nor
+    one fixed guess passes more than 10 % of learners."""
+    accounts = load("accounts")
+    industries = sorted(accounts.loc[accounts["account_id"].isin(notes["account_id"]), "industry"].astype(str).unique())
+    quick = overall = 0
+    answers: dict = {}
+    from cs_helpers.learner import learner_seed
+
+    runs = 120
+    for seed in [learner_seed("02_customer_understanding", learner=f"learner_{i}") for i in range(runs)]:
+        industry = industries[seed % len(industries)]
+        claims = U.industry_claims(notes, accounts, industry, seed)
+        assert list(claims["id"]) == [f"C{i}" for i in range(1, 7)] and set(claims["kind"]) <= set(U.CLAIM_KINDS)
+        right = frozenset(x.id for x in claims.itertuples() if _claim_holds(notes, accounts, industry, x))
+        quick += right == frozenset(x.id for x in claims.itertuples()
+                                    if _claim_holds(notes, accounts, industry, x, quick=True))
+        overall += right == frozenset(x.id for x in claims.itertuples()
+                                      if _claim_holds(notes, accounts, industry, x, overall=True))
+        answers[right] = answers.get(right, 0) + 1
+    assert quick / runs < 0.10 and overall / runs < 0.10 and max(answers.values()) / runs < 0.10
+
+
+def test_industry_claims_rejects_an_unknown_industry(notes):
+    with pytest.raises(ValueError, match="ヒアリングメモがありません"):
+        U.industry_claims(notes, load("accounts"), "宇宙", 0)
