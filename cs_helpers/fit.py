@@ -424,3 +424,40 @@ def fit_vs_churn(fit: pd.DataFrame, assignment: pd.Series, churned: pd.Series, b
     frame["band"] = pd.qcut(frame["fit"].rank(method="first"), bins, labels=labels)
     return frame.groupby("band", observed=True).agg(accounts=("fit", "size"), mean_fit=("fit", "mean"),
                                                      churn_rate=("churned", "mean"))
+
+
+# --- exercise 05 問5: a reassignment with few owner changes ------------------------------------------------------
+
+REASSIGN_CSMS = ("C01", "C02", "C03", "C04")
+
+
+def reassignment_case(seed: int, *, accounts: int = 8, max_changes: int = 2) -> tuple[pd.DataFrame, pd.Series]:
+    """One learner's case for exercise 05 問5: ``(fit, current)``.
+
+    ``fit`` is an ``accounts`` × 4 table of skill fit (K1…, C01–C04, two decimals); ``current`` the present owner of
+    each account, two accounts per CSM, so every CSM is at capacity and a single move is impossible: with at most
+    ``max_changes`` owner changes the only plans are the current one and swaps of two accounts. The draw makes the
+    best such plan unique (by at least 0.02), better than the current one, and different from the unconstrained
+    optimum (which changes more owners), so ``optimal_assignment`` does not answer the question."""
+    if max_changes != 2 or accounts % len(REASSIGN_CSMS):
+        raise ValueError("担当替えは2社まで、顧客数はCSMの人数の倍数で指定してください。")
+    rng = np.random.default_rng(seed)
+    index = [f"K{i + 1}" for i in range(accounts)]
+    cols = list(REASSIGN_CSMS)
+    capacity = accounts // len(cols)
+    while True:
+        fit = pd.DataFrame(np.round(rng.uniform(-1, 1, size=(accounts, len(cols))), 2), index=index, columns=cols)
+        current = pd.Series([cols[i] for i in rng.permutation(np.repeat(np.arange(len(cols)), capacity))],
+                            index=index, name="csm_id")
+        gains = []
+        for i in range(accounts):
+            for j in range(i + 1, accounts):
+                a, b = index[i], index[j]
+                if current[a] != current[b]:
+                    gains.append(fit.loc[a, current[b]] + fit.loc[b, current[a]]
+                                 - fit.loc[a, current[a]] - fit.loc[b, current[b]])
+        gains = sorted(gains, reverse=True)
+        best = optimal_assignment(fit, capacity)
+        changes = int((best != current).sum())
+        if gains[0] >= 0.05 and gains[0] - gains[1] >= 0.02 and changes > max_changes:
+            return fit, current

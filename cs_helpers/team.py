@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Mapping
 
 import numpy as np
 import pandas as pd
@@ -186,3 +187,120 @@ def payback_month(plan: pd.DataFrame) -> int | None:
     hit = plan.loc[plan["cumulative_change"] >= -1e-9, "month"]
     # month 1 always costs something when hires > 0; a plan with no hires pays back immediately
     return int(hit.iloc[0]) if len(hit) else None
+
+
+# --- exercise 05: cases that ask for judgement ------------------------------------------------------------------
+# Each function below builds one learner's case from a seed. The hidden tests take the case from a fresh copy of
+# this module and work the answer out on their own; the functions never say which answer is right.
+
+BENCHMARK_MONTHLY_CHURN = 0.003   # the low-churn SaaS company of lesson 05, section 1
+CLAIM_KINDS = ("rate_above", "monthly_times", "end_denominator", "prior_year", "new_joiners")
+
+
+def _window_numbers(accounts: pd.DataFrame, start, end) -> dict:
+    t0, t1 = _as_date(start, "start"), _as_date(end, "end")
+    begun = pd.to_datetime(accounts["contract_start"])
+    gone = pd.to_datetime(accounts["churn_date"])
+    base = (begun <= t0) & (gone.isna() | (gone > t0))
+    lost = base & gone.notna() & (gone <= t1)
+    at_end = (begun <= t1) & (gone.isna() | (gone > t1))
+    joined = (begun > t0) & (begun <= t1)
+    return {"base": int(base.sum()), "lost": int(lost.sum()), "at_end": int(at_end.sum()), "joined": int(joined.sum())}
+
+
+def churn_claims(accounts: pd.DataFrame, start, end, seed: int) -> pd.DataFrame:
+    """Five statements about the team's logo churn over ``(start, end]``, for exercise 05 問1.
+
+    Columns: ``id`` (S1–S5, shuffled by ``seed``), ``文`` (the statement), ``kind`` (see ``CLAIM_KINDS``) and
+    ``value`` (the threshold or count the statement names). The thresholds sit on a random side of the true value
+    and never within rounding of it, so each statement has to be worked out: the rate against a threshold, the
+    monthly rate against the benchmark company's 0.3 %, what dividing by the customers at ``end`` would do, the
+    year before, and the customers who joined during the window (outside the cohort)."""
+    _check_accounts(accounts)
+    t0, t1 = _as_date(start, "start"), _as_date(end, "end")
+    rng = np.random.default_rng(seed)
+    now = _window_numbers(accounts, t0, t1)
+    rate = now["lost"] / now["base"]
+    threshold = round(rate + (1 if rng.integers(2) else -1) * float(rng.choice([0.004, 0.006, 0.008, 0.01, 0.012])), 3)
+    ratio = (1 - (1 - rate) ** (1 / 12)) / BENCHMARK_MONTHLY_CHURN
+    times = int(np.floor(ratio)) if rng.integers(2) else int(np.ceil(ratio))
+    if abs(ratio - times) < 0.15:
+        times += 1 if times > ratio else -1
+    joined = max(now["joined"] + int(rng.choice([-4, -2, 0, 0, 2, 4])), 0)
+    prior_start = (t0 - pd.DateOffset(years=1)).date()
+    rows = [
+        ("rate_above", f"期初の顧客のうち、この期間に解約した顧客の割合 (解約率) は {threshold:.1%} より高い。",
+         float(threshold)),
+        ("monthly_times", "この期間の解約率を、毎月同じ率で解約が続いたとして月次に直すと、月0.3%の企業の "
+         f"{times}倍より高い。", float(times)),
+        ("end_denominator", f"解約した社数を、期末 ({t1.date()}) に契約中の顧客数で割ると、正しい解約率 "
+         "(期初の顧客数で割ったもの) より低い値になる。", float("nan")),
+        ("prior_year", f"1年前の同じ長さの期間 ({prior_start} の翌日〜{t0.date()}) と比べて、解約率は上がった。",
+         float("nan")),
+        ("new_joiners", f"この期間に新しく契約を始めた顧客は {joined}社で、この顧客たちはこの期間の解約率の分母に"
+         "入らない。", float(joined)),
+    ]
+    order = rng.permutation(len(rows))
+    out = pd.DataFrame([rows[i] for i in order], columns=["kind", "文", "value"])
+    out.insert(0, "id", [f"S{i + 1}" for i in range(len(out))])
+    return out[["id", "文", "kind", "value"]]
+
+
+OPS_TEAMS = ("エンタープライズ", "ミッドマーケット", "SMB", "パートナー", "公共")
+
+
+def _ops_need(sizes: Mapping[str, int]) -> tuple[dict, int]:
+    """The staffing rule of exercise 05 問4: own CS Ops where 5 % of the team is one person or more (starting
+    at the 2 % end, at least one); the other teams share one pool, sized on their combined headcount."""
+    plan = {t: "専任" if n * OPS_SHARE[1] >= 1 - 1e-9 else "共有" for t, n in sizes.items()}
+    own = sum(ops_staffing(int(n)).min_people for t, n in sizes.items() if plan[t] == "専任")
+    pool = sum(int(n) for t, n in sizes.items() if plan[t] == "共有")
+    return plan, own + (ops_staffing(pool).min_people if pool else 0)
+
+
+def ops_teams(seed: int) -> dict[str, int]:
+    """The five CS teams of exercise 05 問4 as ``{team: headcount}``: at least two too small for their own CS Ops
+    and at least one large enough, drawn so that neither ``ops_staffing`` on the whole company nor one person
+    per team gives the right number of hires."""
+    rng = np.random.default_rng(seed)
+    while True:
+        sizes = {t: int(n) for t, n in zip(OPS_TEAMS, rng.integers(6, 90, size=len(OPS_TEAMS)))}
+        plan, hires = _ops_need(sizes)
+        small = sum(v == "共有" for v in plan.values())
+        whole = ops_staffing(sum(sizes.values())).min_people
+        each = sum(ops_staffing(n).min_people for n in sizes.values())
+        if 2 <= small < len(sizes) and hires not in (whole, each):
+            return sizes
+
+
+def hiring_plans(seed: int) -> tuple[int, float, int, pd.DataFrame]:
+    """One learner's hiring case for exercise 05 問6: ``(team_now, floor, deadline, plans)``.
+
+    ``plans`` has five plans (``id`` H1–H5, ``案``, ``hires``, ``ramp_months``, ``mentor_share``). A plan meets the
+    case when its cumulative change is back to zero by month ``deadline`` (``payback_month``) and the team's
+    capacity never falls below ``floor`` people. At least one plan pays back in time but dips below the floor and
+    at least one stays above the floor but pays back late, so neither check alone is the answer."""
+    rng = np.random.default_rng(seed)
+    while True:
+        team_now = int(rng.integers(8, 16))
+        rows = set()
+        while len(rows) < 5:
+            rows.add((int(rng.integers(1, 6)), int(rng.integers(2, 9)), round(0.1 + 0.05 * int(rng.integers(0, 11)), 2)))
+        rows = sorted(rows)
+        pay = [payback_month(onboarding_capacity(team_now, h, ramp_months=r, mentor_share=m, months=60))
+               for h, r, m in rows]
+        dip = [team_now - h * m for h, _, m in rows]
+        deadline = int(rng.integers(4, 10))
+        floor = round(team_now - float(rng.choice([0.5, 1.0, 1.5, 2.0])), 1)
+        in_time = [p is not None and p <= deadline for p in pay]
+        above = [d >= floor - 1e-9 for d in dip]
+        ok = [a and b for a, b in zip(in_time, above)]
+        near = any(abs(d - floor) < 0.05 for d in dip)
+        if (not near and 1 <= sum(ok) <= 3 and any(t and not a for t, a in zip(in_time, above))
+                and any(a and not t for t, a in zip(in_time, above))):
+            break
+    order = rng.permutation(len(rows))
+    text = "{h}人を採用する。立ち上がりに{r}か月、教える負担は新メンバー1人あたり{m:g}人分"
+    plans = pd.DataFrame([(f"H{i + 1}", text.format(h=rows[j][0], r=rows[j][1], m=rows[j][2]), *rows[j])
+                          for i, j in enumerate(order)], columns=["id", "案", "hires", "ramp_months", "mentor_share"])
+    return team_now, float(floor), deadline, plans

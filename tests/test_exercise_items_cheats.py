@@ -29,12 +29,13 @@ NUMERIC_ITEMS = {
     "01_mindset": ["q3_logo_churn", "q4_grr"],
     "02_customer_understanding": ["q2_supported", "q6_change"],
     "03_expectation_calibration": ["q1_change", "q2_fits", "q3_keep_high", "q3_renewal_kept"],
-    "05_team_and_growth": ["q1_churn_rate", "q2_grr", "q3_ci", "q4_ops", "q5_assignment", "q6_payback",
-                           "q6_balance", "q7_promotable"],
+    "05_team_and_growth": ["q1_true", "q2_grr", "q3_ci", "q4_plan", "q4_hires", "q5_assignment", "q6_ok",
+                           "q7_promotable"],
 }
 # answers that are sets of ids (C1, P1 ...) of a per-learner table: compared by what the ids stand for, since the
 # same ids name different statements for different learners
-ID_TABLES = {"q2_supported": ("Q2_CLAIMS", "文"), "q2_fits": ("Q2_OPTIONS", "打ち手")}
+ID_TABLES = {"q2_supported": ("Q2_CLAIMS", "文"), "q2_fits": ("Q2_OPTIONS", "打ち手"), "q1_true": ("Q1_CLAIMS", "文"),
+             "q6_ok": ("PLANS", "案")}
 
 
 def fixture(name: str) -> dict:
