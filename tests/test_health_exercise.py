@@ -1,6 +1,7 @@
 """Exercise 04: per-learner variants, rubric shape, and hostile submissions graded by real nbgrader."""
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import nbformat
@@ -11,6 +12,7 @@ import yaml
 
 from cs_helpers import health
 from cs_helpers.data import load_all
+from cs_helpers.health import exercise as X
 from cs_helpers.learner import learner_seed
 from tests import nbgrader_roundtrip as rt
 
@@ -74,13 +76,16 @@ HOSTILE = {
     # leaks the month that has not ended yet (the learner has a mid-month cutoff)
     "q1_answer": ('q1_usage = usage[usage["month"] <= MY_CUTOFF]\n'
                   'q1_live = set(health.live_accounts(accounts, MY_CUTOFF)["account_id"])'),
-    # AUC with the direction reversed
-    "q3_answer": ('q3_auc_level = 1 - health.auc(bt.frame["churned"], bt.frame["utilisation_level"])\n'
-                  'q3_auc_trend = 0.5'),
-    # biggest accounts first instead of riskiest first
-    "q5_answer": ('_red = bt.frame[bt.frame["band"] == "赤"].sort_values("arr_jpy", ascending=False)\n'
-                  'q5_calls = list(_red.index[:MY_CAPACITY])\n'
-                  'q5_precision = bt.frame.loc[q5_calls, "churned"].mean()'),
+    # blind guess: the lesson's story (trend beats level, level-only picks young accounts) without checking the data
+    "q3_answer": 'q3_true = {"B", "C", "D", "E"}',
+    # copies the current band (40) instead of choosing a threshold from the goal
+    "q4_answer": ('q4_threshold = 40\n'
+                  'q4_red = int((bt.frame["band"] == "赤").sum())\n'
+                  'q4_caught = int(bt.frame.loc[bt.frame["band"] == "赤", "churned"].sum())'),
+    # the one-helper-call list (keeps the young accounts), with the reasons worked out right for it
+    "q5_answer": ('q5_calls = list(health.call_list(bt.frame, MY_CAPACITY).index)\n'
+                  '_before = health.score(health.features_at(tables, MY_CUTOFF - pd.offsets.MonthEnd(1)))\n'
+                  'q5_reasons = {a: "継続" if str(_before["band"].get(a)) == "赤" else "転落" for a in q5_calls}'),
     # misses one leaking design
     "q6_answer": 'q6_leaks = {"A", "D"}',
 }
@@ -110,8 +115,8 @@ def test_hostile_and_cheating_submissions_score_exactly_what_they_earn(tmp_path)
     _hand_in(course, student, HOSTILE)
     grades = _grades(course, student)
     assert grades["q1_test"] == 0 and grades["q2_test"] == 0  # q2 builds on the leaking q1
-    assert grades["q3_test"] == 0 and grades["q5_test"] == 0 and grades["q6_test"] == 0
-    assert grades["q4_test"] == 2 and grades["q7_learned_test"] == 2
+    assert grades["q3_test"] == 0 and grades["q4_test"] == 0 and grades["q5_test"] == 0 and grades["q6_test"] == 0
+    assert grades["q7_learned_test"] == 2
     assert set(CHEAT) == {gid for gid in rt._solution_sources(SOURCE / f"{NAME}.ipynb") if gid != "q7_interpretation"}
     _hand_in(course, "cheat", CHEAT)
     cheat = _grades(course, "cheat")
@@ -122,21 +127,56 @@ def test_hostile_and_cheating_submissions_score_exactly_what_they_earn(tmp_path)
 NUMERIC = ("q1", "q2", "q3", "q4", "q5")
 
 
+def _q3_truth(f: pd.DataFrame, capacity: int, seed: int) -> frozenset:
+    """The statements of question 3 that hold for this learner's backtest, recomputed here."""
+    claims = X.level_trend_claims(f, capacity, seed)
+    p = dict(zip(claims["id"], claims["param"]))
+    has_trend = f["utilisation_trend"].notna()
+    auc_level = health.auc(f["churned"], f["utilisation_level"])
+    auc_trend = health.auc(f.loc[has_trend, "churned"], f.loc[has_trend, "utilisation_trend"])
+    ids = pd.Series(f.index.astype(str), index=f.index)
+    low = {c: f.assign(_id=ids).sort_values([c, "_id"]).index[:capacity] for c in ("utilisation_level", "score")}
+    young = int((f.loc[low["utilisation_level"], "tenure_days"] < 180).sum())
+    gap = int(f.loc[low["score"], "churned"].sum()) - int(f.loc[low["utilisation_level"], "churned"].sum())
+    return frozenset({"E"} | {k for k, ok in [("A", auc_level > p["A"]), ("B", auc_trend - auc_level >= p["B"]),
+                                              ("C", young >= p["C"]), ("D", gap >= p["D"])] if ok})
+
+
+def _q4_answer(f: pd.DataFrame, capacity: int, seed: int) -> tuple[int, int, int]:
+    best = None
+    for t in X.THRESHOLDS:
+        red = f[f["score"] < t]
+        if 0 < len(red) <= 4 * capacity and red["churned"].mean() >= X.lift_goal(seed) * f["churned"].mean():
+            if best is None or red["churned"].sum() > best[2]:
+                best = (t, len(red), int(red["churned"].sum()))
+    return best
+
+
+def _q5_answer(tables, f: pd.DataFrame, cutoff, capacity: int) -> tuple[list, dict]:
+    pool = f[(f["band"] == "赤") & (f["tenure_days"] >= 180)]
+    calls = list(pool.reset_index().sort_values(["score", "arr_jpy", "account_id"], ascending=[True, False, True])
+                 ["account_id"].head(capacity))
+    before = health.score(health.features_at(tables, cutoff - pd.offsets.MonthEnd(1)))
+    red_before = set(before.index[before["band"] == "赤"])
+    return calls, {a: "継続" if a in red_before else "転落" for a in calls}
+
+
 def _right_values(learner: str, tables) -> dict:
     """The right answer of every numeric item for one learner, recomputed here."""
-    v = health.exercise_variant(learner_seed(NAME, learner))
+    seed = learner_seed(NAME, learner)
+    v = health.exercise_variant(seed)
     usage, accounts = tables["usage_monthly"], tables["accounts"]
     bt = health.backtest(tables, v["cutoff"])
     f = bt.frame
     usage_until = usage[usage["month"] < health.first_incomplete_month(v["cutoff"])]
     q2 = health.monthly_level_trend(usage, pd.Index(sorted(health.live_accounts(accounts, v["cutoff"])["account_id"])),
                                     v["cutoff"], {"r": ("logins", "active_users")})
-    calls = health.call_list(f, v["capacity"])
+    calls, reasons = _q5_answer(tables, f, v["cutoff"], v["capacity"])
     return {"q1": (len(usage_until), len(health.live_accounts(accounts, v["cutoff"]))),
             "q2": round(float(np.nanmean(q2["r_level"])), 6),
-            "q3": round(health.auc(f["churned"], f["utilisation_level"]), 6),
-            "q4": tuple(health.churn_by_band(f)["churn_rate"].round(6)),
-            "q5": (tuple(calls.index), round(float(f.loc[calls.index, "churned"].mean()), 6))}
+            "q3": tuple(sorted(_q3_truth(f, v["capacity"], seed))),
+            "q4": _q4_answer(f, v["capacity"], seed),
+            "q5": (tuple(calls), tuple(sorted(reasons.items())))}
 
 
 def test_every_numeric_item_differs_between_learners():
@@ -146,3 +186,47 @@ def test_every_numeric_item_differs_between_learners():
     values = [_right_values(name, tables) for name in learners]
     for item in NUMERIC:
         assert len({repr(v[item]) for v in values}) >= 2, item
+
+
+def test_judgement_items_resist_guessing_and_the_helper_shortcut():
+    """Q3-Q5 over 300 learners: no single answer (the likeliest blind guess) is right for 10 % of them or more;
+    keeping the current band (40) is rarely right; the one-helper-call list (health.call_list, every reason
+    "継続") is right for nobody; the notebook's own solution agrees with the recomputation here."""
+    tables = load_all()
+    frames = {c: health.backtest(tables, c).frame for c in health.EXERCISE_CUTOFFS}
+    q3, q4, q5, shortcut = Counter(), Counter(), Counter(), 0
+    learners = [f"learner{i}" for i in range(300)]
+    for who in learners:
+        seed = learner_seed(NAME, who)
+        v = health.exercise_variant(seed)
+        f = frames[str(v["cutoff"].date())]
+        q3[_q3_truth(f, v["capacity"], seed)] += 1
+        q4[_q4_answer(f, v["capacity"], seed)] += 1
+        calls, reasons = _q5_answer(tables, f, v["cutoff"], v["capacity"])
+        q5[tuple(calls)] += 1
+        naive = list(health.call_list(f, v["capacity"]).index)
+        shortcut += naive == calls and all(r == "継続" for r in reasons.values())
+    for counts in (q3, q4, q5):
+        assert counts.most_common(1)[0][1] < 0.1 * len(learners), counts.most_common(2)
+    assert sum(n for (t, _, _), n in q4.items() if t == 40) < 0.1 * len(learners)
+    assert shortcut == 0
+
+
+def test_solution_matches_the_recomputation(monkeypatch, tmp_path):
+    """The notebook's solution cells give the answers recomputed in this file (for a month-end learner)."""
+    import contextlib
+    import io
+
+    who = "tanaka_h"
+    monkeypatch.setenv("CS_DOJO_LEARNER_ID", who)
+    monkeypatch.chdir(tmp_path)
+    scope: dict = {"__name__": "__main__"}
+    nb = nbformat.read(SOURCE / f"{NAME}.ipynb", as_version=4)
+    with contextlib.redirect_stdout(io.StringIO()):
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                exec(compile(cell.source, cell.metadata.get("nbgrader", {}).get("grade_id", "cell"), "exec"), scope)  # noqa: S102
+    want = _right_values(who, load_all())
+    assert tuple(sorted(scope["q3_true"])) == want["q3"]
+    assert (scope["q4_threshold"], scope["q4_red"], scope["q4_caught"]) == want["q4"]
+    assert (tuple(scope["q5_calls"]), tuple(sorted(scope["q5_reasons"].items()))) == want["q5"]
