@@ -192,19 +192,27 @@ class _WorkerState:
     failure: BaseException | None = None
 
 
+def _keeping_failure(method):
+    """Wrap a method of nbgrader's so that the first exception it raises is kept in ``_WorkerState.failure``."""
+    def wrapped(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except BaseException as exc:
+            _WorkerState.failure = _WorkerState.failure or exc
+            raise
+    return wrapped
+
+
 def _execute_class():
     """nbgrader's ``Execute`` that runs the notebook on the kernel this worker may have started already, and keeps
     the exception that stopped the run (nbgrader's converter logs it and raises a bare ``NbGraderException``)."""
     from nbgrader.preprocessors import Execute
 
     class WorkerExecute(Execute):
+        @_keeping_failure
         def preprocess(self, nb, resources=None, km=None):
             km, _WorkerState.km = _WorkerState.km, None
-            try:
-                return super().preprocess(nb, resources, km=km)
-            except BaseException as exc:
-                _WorkerState.failure = _WorkerState.failure or exc
-                raise
+            return super().preprocess(nb, resources, km=km)
 
     return WorkerExecute
 
@@ -214,19 +222,8 @@ def _autograde_class():
     from nbgrader.converters.autograde import Autograde
 
     class WorkerAutograde(Autograde):
-        def init_assignment(self, *args, **kwargs):
-            try:
-                return super().init_assignment(*args, **kwargs)
-            except BaseException as exc:
-                _WorkerState.failure = _WorkerState.failure or exc
-                raise
-
-        def convert_single_notebook(self, *args, **kwargs):
-            try:
-                return super().convert_single_notebook(*args, **kwargs)
-            except BaseException as exc:
-                _WorkerState.failure = _WorkerState.failure or exc
-                raise
+        init_assignment = _keeping_failure(Autograde.init_assignment)
+        convert_single_notebook = _keeping_failure(Autograde.convert_single_notebook)
 
     return WorkerAutograde
 
