@@ -135,3 +135,27 @@ def leaked_lines(assignment_dir: Path, release_dir: Path) -> list[str]:
         if len(line) >= 12 and line not in visible and not line.startswith("#") and line in release_text:
             leaks.append(line)
     return leaks
+
+
+def run_source_in_process(source_nb: Path, scope: dict | None = None) -> dict:
+    """Run every code cell of a source notebook (solutions and hidden tests) in this process; return its namespace.
+
+    Hidden tests drop and re-import ``cs_helpers`` modules to get fresh copies; this process's modules are put back
+    afterwards, or later tests in the same worker would meet a second copy of every class (``pytest.raises`` and
+    ``isinstance`` would then miss them).
+    """
+    import contextlib
+    import io
+    scope = {"__name__": "__main__"} if scope is None else scope
+    saved = dict(sys.modules)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            for cell in nbformat.read(source_nb, as_version=4).cells:
+                if cell.cell_type == "code":
+                    grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "cell")
+                    exec(compile(cell.source, grade_id, "exec"), scope)  # noqa: S102
+    finally:
+        for name in [m for m in sys.modules if m not in saved]:
+            del sys.modules[name]
+        sys.modules.update(saved)
+    return scope

@@ -9,8 +9,6 @@
 """
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import shutil
 from pathlib import Path
@@ -102,13 +100,7 @@ def _answers_as(name: str, learner: str, monkeypatch, tmp_path: Path) -> dict:
     """Run the source notebook (solutions + hidden tests) in-process as ``learner``; return its namespace."""
     monkeypatch.setenv("CS_DOJO_LEARNER_ID", learner)
     monkeypatch.chdir(tmp_path)
-    scope: dict = {"__name__": "__main__"}
-    nb = nbformat.read(source_nb(name), as_version=4)
-    with contextlib.redirect_stdout(io.StringIO()):
-        for cell in nb.cells:
-            if cell.cell_type == "code":
-                exec(compile(cell.source, cell.metadata.get("nbgrader", {}).get("grade_id", "cell"), "exec"), scope)  # noqa: S102
-    return scope
+    return rt.run_source_in_process(source_nb(name))
 
 
 def _comparable(value):

@@ -214,18 +214,10 @@ def test_judgement_items_resist_guessing_and_the_helper_shortcut():
 
 def test_solution_matches_the_recomputation(monkeypatch, tmp_path):
     """The notebook's solution cells give the answers recomputed in this file (for a month-end learner)."""
-    import contextlib
-    import io
-
     who = "tanaka_h"
     monkeypatch.setenv("CS_DOJO_LEARNER_ID", who)
     monkeypatch.chdir(tmp_path)
-    scope: dict = {"__name__": "__main__"}
-    nb = nbformat.read(SOURCE / f"{NAME}.ipynb", as_version=4)
-    with contextlib.redirect_stdout(io.StringIO()):
-        for cell in nb.cells:
-            if cell.cell_type == "code":
-                exec(compile(cell.source, cell.metadata.get("nbgrader", {}).get("grade_id", "cell"), "exec"), scope)  # noqa: S102
+    scope = rt.run_source_in_process(SOURCE / f"{NAME}.ipynb")
     want = _right_values(who, load_all())
     assert tuple(sorted(scope["q3_true"])) == want["q3"]
     assert (scope["q4_threshold"], scope["q4_red"], scope["q4_caught"]) == want["q4"]
