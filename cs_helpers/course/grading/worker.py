@@ -17,8 +17,8 @@ import traceback
 from pathlib import Path
 
 from ..common import CONFIG_NAME, cell_source, nbgrader_meta
-from .store import reused_gradebook_engines
 from .sandbox import SANDBOX, bwrap_argv, limit_resources, reap_children, worker_env
+from .store import reused_gradebook_engines
 
 DUPLICATE_NOTE = ("**採点メモ**: 採点対象のセル `{gid}` が提出物に {n} 個ありました (コピー＆貼り付けでできることが"
                   "あります)。採点には {which} を使い、残りは普通のセルとして実行しました。"
@@ -242,8 +242,8 @@ def _grade(job: dict, work: Path, go=None) -> dict:
     import nbformat
     from nbgrader.converters.autograde import Autograde
     from nbgrader.converters.base import NbGraderException
-    from nbgrader.preprocessors import Execute
     from nbgrader.coursedir import CourseDirectory
+    from nbgrader.preprocessors import Execute
 
     learner, assignment = job["learner"], job["assignment"]
     real = Path(job["root"])
