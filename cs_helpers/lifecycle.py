@@ -446,7 +446,8 @@ _TAKEOVER_WHY = {
 def practice(pid: str, answer, *, display: bool = True):
     """Check a lesson-06 practice: ``handoff`` (set of keys), ``prep_rule`` ({P1: rule}), ``grr_nrr``
     ((grr, nrr)), ``qbr_ebr`` ({q1: "QBR"/"EBR"}), ``champion_moved`` ("A"/"B"/"C"), ``save_play`` (set of
-    s-keys), ``takeover`` ("A"/"B"/"C")."""
+    s-keys), ``takeover`` ("A"/"B"/"C"). The lesson calls it as ``cs_helpers.practice.check("06.<id>", ...)``,
+    the one entry point of every lesson's practices."""
     from . import checks
 
     if pid == "handoff":

@@ -556,6 +556,19 @@ _COMPUTED: dict[str, Callable[[Any, Mapping[str, Any]], checks.CheckResult]] = {
 _COMPUTED_QUIZ: dict[str, Callable[[Mapping[str, Any]], checks.Quiz]] = {"02.notes": _notes_quiz}
 
 
+def _lifecycle(pid: str) -> Callable[[Any, Mapping[str, Any]], checks.CheckResult]:
+    """Lesson 06's practices: their items, keys and reasons sit next to the lesson's other material in
+    ``cs_helpers.lifecycle``; the lesson reaches them here like every other practice."""
+    def run(answer, _ctx):
+        from . import lifecycle
+        return lifecycle.practice(pid, answer, display=False)
+    return run
+
+
+for _pid in ("handoff", "prep_rule", "grr_nrr", "qbr_ebr", "champion_moved", "save_play", "takeover"):
+    _COMPUTED[f"06.{_pid}"] = _lifecycle(_pid)
+
+
 def ids() -> list[str]:
     return sorted(set(_STATIC) | set(_COMPUTED) | set(_COMPUTED_QUIZ))
 

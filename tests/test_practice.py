@@ -18,7 +18,7 @@ from cs_helpers import checks, data, practice as P, understanding as U
 ROOT = Path(__file__).resolve().parents[1]
 # the lessons whose practices live in cs_helpers.practice
 LESSONS = ["00_orientation", "01_mindset", "02_customer_understanding", "03_expectation_calibration",
-           "04_health_data_analysis", "05_team_and_growth", "05.1_cs_ops_track"]
+           "04_health_data_analysis", "05_team_and_growth", "05.1_cs_ops_track", "06_commercial_lifecycle"]
 
 # independent answers, in the order the items are listed
 RIGHT = {
