@@ -222,13 +222,6 @@ def say(message: str = "", *, err: bool = False) -> None:
     print(message, file=sys.stderr if err else sys.stdout, flush=True)
 
 
-def quiet_nbgrader_logging() -> None:
-    """nbgrader and traitlets log a lot at INFO; the CLI prints its own summary instead."""
-    import logging
-    for name in ("traitlets", "nbgrader", "alembic", "sqlalchemy"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-
-
 class course_lock:
     """Exclusive lock on the workspace for commands that write the gradebook (one writer at a time)."""
 
