@@ -130,12 +130,6 @@ def assign_touch(accounts: pd.DataFrame, capacity_hours: float, *,
 # --- exercise 03 問2・問3: capacity cases -------------------------------------------------------------------
 
 RENEWAL_WINDOW_DAYS = 180   # a renewal this close to the snapshot puts an account first in line for high touch
-HIGH_SAVING = DEFAULT_HOURS["high"] - DEFAULT_HOURS["low"]   # hours saved by one high → low move
-
-
-def _snapshot() -> pd.Timestamp:
-    from .data import SNAPSHOT
-    return pd.Timestamp(SNAPSHOT)
 
 
 def _high_order(high: pd.DataFrame, asof: pd.Timestamp, window_days: int) -> list[str]:
@@ -157,7 +151,8 @@ def capacity_case(accounts: pd.DataFrame, seed: int, *, window_days: int = RENEW
     The capacity is at least 0.05 h away from the limits of ``k`` so that rounding never decides the answer."""
     hours = {**DEFAULT_HOURS, **(hours or {})}
     saving = hours["high"] - hours["low"]
-    asof = _snapshot()
+    from .data import SNAPSHOT   # the "today" of the shipped data
+    asof = SNAPSHOT
     cases = []
     for csm in sorted(accounts["csm_id"].astype(str).unique()):
         book = accounts[(accounts["csm_id"].astype(str) == csm) & ~accounts["churned"].astype(bool)]
