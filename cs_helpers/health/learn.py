@@ -612,7 +612,7 @@ def standardise_per_cutoff(frame: pd.DataFrame, signals: Sequence[str], cutoff: 
     for s in signals:
         x = pd.Series(_numeric_values(frame, s), index=frame.index)
         g = x.groupby(groups)
-        mean, sd = g.transform("mean"), g.transform(lambda v: v.std(ddof=0))
+        mean, sd = g.transform("mean"), g.transform("std", ddof=0)
         out[s] = ((x - mean) / sd.where(sd > 0)).where(sd > 0, 0.0).where(x.notna())
     return out
 
