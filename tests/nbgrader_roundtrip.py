@@ -140,14 +140,18 @@ def leaked_lines(assignment_dir: Path, release_dir: Path) -> list[str]:
 def run_source_in_process(source_nb: Path, scope: dict | None = None) -> dict:
     """Run every code cell of a source notebook (solutions and hidden tests) in this process; return its namespace.
 
-    Hidden tests drop and re-import ``cs_helpers`` modules to get fresh copies; this process's modules are put back
-    afterwards, or later tests in the same worker would meet a second copy of every class (``pytest.raises`` and
-    ``isinstance`` would then miss them).
+    Hidden tests drop and re-import ``cs_helpers`` modules to get fresh copies; this process's ``cs_helpers``
+    modules are put back afterwards, or later tests in the same worker would meet a second copy of every class
+    (``pytest.raises`` and ``isinstance`` would then miss them). Other packages imported meanwhile stay: a C
+    extension such as numpy's cannot be imported twice in one process.
     """
     import contextlib
     import io
     scope = {"__name__": "__main__"} if scope is None else scope
-    saved = dict(sys.modules)
+    def ours(name: str) -> bool:
+        return name == "cs_helpers" or name.startswith("cs_helpers.")
+
+    saved = {name: module for name, module in sys.modules.items() if ours(name)}
     try:
         with contextlib.redirect_stdout(io.StringIO()):
             for cell in nbformat.read(source_nb, as_version=4).cells:
@@ -155,7 +159,7 @@ def run_source_in_process(source_nb: Path, scope: dict | None = None) -> dict:
                     grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "cell")
                     exec(compile(cell.source, grade_id, "exec"), scope)  # noqa: S102
     finally:
-        for name in [m for m in sys.modules if m not in saved]:
+        for name in [m for m in sys.modules if ours(m) and m not in saved]:
             del sys.modules[name]
         sys.modules.update(saved)
     return scope
